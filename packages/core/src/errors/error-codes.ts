@@ -1,0 +1,51 @@
+/**
+ * Every operating-error code Aevon can raise. Codes are API: never renamed, re-purposed or reused
+ * (docs/errors.md lists them and a test keeps both in step).
+ */
+export const errorCodes = [
+  'AEV_REQUEST_INVALID',
+  'AEV_STREAM_NOT_FOUND',
+  'AEV_STREAM_VERSION_MISMATCH',
+  'AEV_EVENT_ID_DUPLICATE',
+  'AEV_APPEND_BATCH_TOO_LARGE',
+  'AEV_EVENT_DATA_TOO_LARGE',
+  'AEV_READ_LIMIT_TOO_LARGE',
+  'AEV_SCHEMA_VALIDATION_FAILED',
+  'AEV_RULE_UNKNOWN',
+  'AEV_CONFIG_INVALID',
+  'AEV_OVERLOADED',
+  'AEV_STORAGE_UNAVAILABLE',
+  'AEV_STORAGE_SCHEMA_MISMATCH',
+  'AEV_NOT_FOUND',
+  'AEV_INTERNAL',
+] as const;
+
+/** A stable string code carried by every {@link AevonError}. */
+export type ErrorCode = (typeof errorCodes)[number];
+
+/**
+ * Typed details per code. Details are JSON-safe (revisions and positions are decimal/opaque strings), so that they
+ * travel unchanged in problem+json bodies and CLI output.
+ */
+export interface ErrorDetailsByCode {
+  /** Input that breaks a rule of the API; `field` names the offending input where there is one. */
+  AEV_REQUEST_INVALID: { reason: string; field?: string };
+  AEV_STREAM_NOT_FOUND: { stream: string };
+  /** `actual` is the stream's last revision, or null when the stream does not exist. */
+  AEV_STREAM_VERSION_MISMATCH: { stream: string; expected: string; actual: string | null };
+  /** The stored event that already holds `id`. */
+  AEV_EVENT_ID_DUPLICATE: { id: string; stream: string; revision: string; position: string };
+  AEV_APPEND_BATCH_TOO_LARGE: { count: number; max: number };
+  AEV_EVENT_DATA_TOO_LARGE: { id: string; bytes: number; max: number };
+  AEV_READ_LIMIT_TOO_LARGE: { limit: number; max: number };
+  AEV_SCHEMA_VALIDATION_FAILED: { type: string; schemaVersion: number; errors: readonly string[] };
+  AEV_RULE_UNKNOWN: { rule: string };
+  AEV_CONFIG_INVALID: { reason: string; source?: string };
+  /** Too much work is queued; retry after `retryAfterMs`. */
+  AEV_OVERLOADED: { queued: number; max: number; retryAfterMs: number };
+  AEV_STORAGE_UNAVAILABLE: { reason: string };
+  AEV_STORAGE_SCHEMA_MISMATCH: { expected: number; actual: number };
+  AEV_NOT_FOUND: { resource: string };
+  /** An unexpected failure. Its real message goes to the log only. */
+  AEV_INTERNAL: { requestId?: string };
+}
