@@ -1,0 +1,14 @@
+export type { PostgresStorage, PostgresStorageOptions } from './postgres-storage.js';
+export { createPostgresStorage } from './postgres-storage.js';
+export type { MigrateOptions, MigrateResult } from './schema/migrate.js';
+export { checkSchemaVersion, migrate } from './schema/migrate.js';
+export type { Migration } from './schema/migrations.js';
+export { eventLogMigrations, eventLogSchemaVersion } from './schema/migrations.js';
+export { isPostgresDsn } from './postgres-dsn.js';
+export { formatPostgresPosition, parsePostgresPosition } from './position.js';
+export type { PostgresPosition } from './position.js';
+export type { PostgresMeteringStoreOptions } from './metering/postgres-metering-store.js';
+export {
+  createPostgresMeteringStore,
+  postgresMeteringMigrations,
+} from './metering/postgres-metering-store.js';

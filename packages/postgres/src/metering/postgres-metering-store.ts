@@ -1,0 +1,335 @@
+import type {
+  BucketDelta,
+  GlobalPosition,
+  MeteringOperator,
+  MeteringStore,
+  StateReadQuery,
+  StateSnapshot,
+  StoredBucket,
+  SweepLockResult,
+  SweepStep,
+  TailEvent,
+} from '@aevon/core';
+import {
+  asGlobalPosition,
+  assert,
+  assertSweepStep,
+  meteringCheckpointName,
+  occurredInRange,
+  parseDecimal,
+  principalStream,
+  tailEventsMaxDefault,
+  tailPageEventsDefault,
+  tailTooLargeError,
+} from '@aevon/core';
+import type { Pool, PoolClient } from 'pg';
+import { formatPostgresPosition, parsePostgresPosition } from '../position.js';
+import { toStorageError } from '../postgres-error.js';
+import type { PostgresStorage } from '../postgres-storage.js';
+import { migrate, quoteSchema } from '../schema/migrate.js';
+import type { Migration } from '../schema/migrations.js';
+
+/**
+ * The metering store's PostgreSQL schema, applied by {@link migrate} after the event log's (version 1000 and up).
+ * `value` is `numeric`, so sums are exact in SQL. The `events (stream, tx_id, seq)` index makes the tail seek
+ * `stream = $1 AND (tx_id, seq) > checkpoint` cost O(tail). (It is built without CONCURRENTLY: on a large existing
+ * log, build it by hand with CONCURRENTLY first and this migration finds it.)
+ */
+export const postgresMeteringMigrations: readonly Migration[] = [
+  {
+    version: 1000,
+    name: 'metering-pre-aggregates',
+    sql: `
+CREATE TABLE pre_aggregates (
+  rule text NOT NULL,
+  principal_id text NOT NULL,
+  bucket_start bigint NOT NULL,
+  event_count bigint NOT NULL CHECK (event_count > 0),
+  value numeric NOT NULL,
+  PRIMARY KEY (rule, principal_id, bucket_start)
+);
+CREATE TABLE sweep_checkpoints (
+  name text PRIMARY KEY,
+  position text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream, tx_id, seq);
+`,
+  },
+];
+
+/** Options for {@link createPostgresMeteringStore}. */
+export interface PostgresMeteringStoreOptions {
+  /**
+   * Apply {@link postgresMeteringMigrations} now (under the migration advisory lock, so concurrent nodes take
+   * turns). Default: true. With false, nothing is checked here; `aevon migrate` must have run.
+   */
+  readonly migrate?: boolean;
+  /** Most tail events one state query scans. Default: {@link tailEventsMaxDefault}. */
+  readonly tailEventsMax?: number;
+}
+
+interface Sql {
+  readonly preAggregates: string;
+  readonly checkpoints: string;
+  readonly events: string;
+  readonly ownerLockKey: string;
+  readonly stepLockKey: string;
+}
+
+/**
+ * A {@link MeteringStore} in the PostgreSQL database (and schema) of an event log; several nodes may share it.
+ *
+ * - `withSweepLock` holds a session advisory lock on a dedicated connection while the sweep runs: one node sweeps
+ *   at a time, and if it dies its session ends and another node takes over at its next tick.
+ * - `applySweep` runs in one transaction that takes `pg_try_advisory_xact_lock`, checks the checkpoint still equals
+ *   the step's `previous` (else nothing is written), merges the deltas in SQL (`numeric` sums, LEAST/GREATEST) and
+ *   moves the checkpoint.
+ * - `readState` reads checkpoint, buckets and tail in one REPEATABLE READ READ ONLY transaction. The tail is not
+ *   limited to the watermark: every committed event after the checkpoint counts (the sweep only folds below it, so
+ *   no event committed later can sort at or below the checkpoint).
+ */
+export async function createPostgresMeteringStore(
+  storage: PostgresStorage,
+  options: PostgresMeteringStoreOptions = {},
+): Promise<MeteringStore> {
+  const { pool, schema } = storage;
+  const quoted = quoteSchema(schema);
+  if (options.migrate ?? true)
+    await migrate(pool, { schema, migrations: postgresMeteringMigrations });
+  const tailEventsMax = options.tailEventsMax ?? tailEventsMaxDefault;
+  assert(
+    Number.isSafeInteger(tailEventsMax) && tailEventsMax > 0,
+    'tailEventsMax is a positive integer',
+  );
+  const sql: Sql = {
+    preAggregates: `${quoted}.pre_aggregates`,
+    checkpoints: `${quoted}.sweep_checkpoints`,
+    events: `${quoted}.events`,
+    ownerLockKey: `aevon.metering.sweep:${schema}`,
+    stepLockKey: `aevon.metering.step:${schema}`,
+  };
+  return {
+    loadCheckpoint: () => run('loadCheckpoint', () => selectCheckpoint(pool, sql)),
+    applySweep: (step) =>
+      run('applySweep', () => inTransaction(pool, 'BEGIN', (c) => applyStep(c, sql, step))),
+    readState: (query) =>
+      run('readState', () =>
+        inTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (c) =>
+          readSnapshot(c, sql, query, tailEventsMax),
+        ),
+      ),
+    withSweepLock: (fn) => withSessionLock(pool, sql.ownerLockKey, fn),
+    close: async () => undefined,
+  };
+}
+
+async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    throw toStorageError(operation, error);
+  }
+}
+
+async function selectCheckpoint(
+  client: Pool | PoolClient,
+  sql: Sql,
+): Promise<GlobalPosition | null> {
+  const result = await client.query<{ position: string }>(
+    `SELECT position FROM ${sql.checkpoints} WHERE name = $1`,
+    [meteringCheckpointName],
+  );
+  const stored = result.rows[0]?.position;
+  if (stored === undefined) return null;
+  parsePostgresPosition(stored, 'checkpoint');
+  return asGlobalPosition(stored);
+}
+
+/** Runs `body` in a transaction opened with `begin` on its own client; rolls back when it throws. */
+async function inTransaction<T>(
+  pool: Pool,
+  begin: string,
+  body: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  client.on('error', ignore);
+  let healthy = true;
+  try {
+    await client.query(begin);
+    const result = await body(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    healthy = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    throw error;
+  } finally {
+    client.off('error', ignore);
+    client.release(!healthy);
+  }
+}
+
+const ignore = (): void => undefined;
+
+async function applyStep(client: PoolClient, sql: Sql, step: SweepStep): Promise<boolean> {
+  assertSweepStep(step);
+  const lock = await client.query<{ locked: boolean }>(
+    'SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked',
+    [sql.stepLockKey],
+  );
+  if (lock.rows[0]?.locked !== true) return false;
+  // Under the transaction lock no other step commits, so the checkpoint read here stays current until COMMIT.
+  const stored = await selectCheckpoint(client, sql);
+  if (stored !== step.previous) return false;
+  await upsertBuckets(client, sql, step.buckets);
+  await client.query(
+    `INSERT INTO ${sql.checkpoints} (name, position) VALUES ($1, $2)
+     ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+    [meteringCheckpointName, step.checkpoint],
+  );
+  assert((await selectCheckpoint(client, sql)) === step.checkpoint, 'the checkpoint was saved');
+  return true;
+}
+
+const mergeByOperator: Readonly<Record<MeteringOperator, string>> = {
+  count: 'p.value + excluded.value',
+  sum: 'p.value + excluded.value',
+  min: 'LEAST(p.value, excluded.value)',
+  max: 'GREATEST(p.value, excluded.value)',
+};
+
+async function upsertBuckets(
+  client: PoolClient,
+  sql: Sql,
+  deltas: readonly BucketDelta[],
+): Promise<void> {
+  const operators: readonly MeteringOperator[] = ['count', 'sum', 'min', 'max'];
+  for (const operator of operators) {
+    const rows = deltas.filter((delta) => delta.operator === operator);
+    if (rows.length === 0) continue;
+    await client.query(
+      `INSERT INTO ${sql.preAggregates} AS p (rule, principal_id, bucket_start, event_count, value)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::numeric[])
+       ON CONFLICT (rule, principal_id, bucket_start) DO UPDATE
+       SET event_count = p.event_count + excluded.event_count, value = ${mergeByOperator[operator]}`,
+      [
+        rows.map((row) => row.rule),
+        rows.map((row) => row.principalId),
+        rows.map((row) => String(row.bucketStartMs)),
+        rows.map((row) => String(row.eventCount)),
+        rows.map((row) => row.value),
+      ],
+    );
+  }
+}
+
+async function readSnapshot(
+  client: PoolClient,
+  sql: Sql,
+  query: StateReadQuery,
+  tailEventsMax: number,
+): Promise<StateSnapshot> {
+  const checkpoint = await selectCheckpoint(client, sql);
+  const result = await client.query<{ bucket_start: string; event_count: string; value: string }>(
+    `SELECT bucket_start::text AS bucket_start, event_count::text AS event_count, value::text AS value
+     FROM ${sql.preAggregates}
+     WHERE rule = $1 AND principal_id = $2 AND bucket_start >= $3 AND bucket_start < $4 ORDER BY bucket_start`,
+    [query.rule, query.principalId, String(query.fromMs), String(query.toMs)],
+  );
+  const buckets = result.rows.map((row): StoredBucket => {
+    const value = parseDecimal(row.value);
+    assert(value !== null, 'a stored pre-aggregate value is a decimal');
+    return { bucketStartMs: Number(row.bucket_start), eventCount: Number(row.event_count), value };
+  });
+  return {
+    checkpoint,
+    buckets,
+    tail: await readTail(client, sql, query, checkpoint, tailEventsMax),
+  };
+}
+
+async function readTail(
+  client: PoolClient,
+  sql: Sql,
+  query: StateReadQuery,
+  checkpoint: GlobalPosition | null,
+  tailEventsMax: number,
+): Promise<TailEvent[]> {
+  const tail: TailEvent[] = [];
+  let after = checkpoint === null ? null : parsePostgresPosition(checkpoint, 'checkpoint');
+  let scanned = 0;
+  for (;;) {
+    const params: unknown[] = [
+      principalStream(query.principalId),
+      query.sourceEvent,
+      tailPageEventsDefault,
+    ];
+    let condition = '';
+    if (after !== null) {
+      params.push(after.txId.toString(), after.seq.toString());
+      condition = 'AND (tx_id, seq) > ($4::xid8, $5::bigint)';
+    }
+    const result = await client.query<{
+      tx_id: string;
+      seq: string;
+      occurred_at: string;
+      data: TailEvent['data'];
+    }>(
+      `SELECT tx_id::text AS tx_id, seq::text AS seq, occurred_at, data FROM ${sql.events} AS e
+       WHERE stream = $1 AND type = $2 ${condition} ORDER BY e.tx_id, e.seq LIMIT $3`,
+      params,
+    );
+    scanned += result.rows.length;
+    if (scanned > tailEventsMax) throw tailTooLargeError(scanned, tailEventsMax);
+    for (const row of result.rows) {
+      if (!occurredInRange(row.occurred_at, query.fromMs, query.toMs)) continue;
+      tail.push({
+        position: formatPostgresPosition(row.tx_id, row.seq),
+        occurredAt: row.occurred_at,
+        data: row.data,
+      });
+    }
+    const last = result.rows[result.rows.length - 1];
+    if (result.rows.length < tailPageEventsDefault || last === undefined) return tail;
+    after = { txId: BigInt(last.tx_id), seq: BigInt(last.seq) };
+  }
+}
+
+/** Runs `fn` holding a session advisory lock on a dedicated connection; `{ acquired: false }` when it is taken. */
+async function withSessionLock<T>(
+  pool: Pool,
+  key: string,
+  fn: () => Promise<T>,
+): Promise<SweepLockResult<T>> {
+  const client = await run('sweep lock', () => pool.connect());
+  client.on('error', ignore);
+  let healthy = true;
+  try {
+    const lock = await run('sweep lock', () =>
+      client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+        [key],
+      ),
+    );
+    if (lock.rows[0]?.locked !== true) return { acquired: false };
+    try {
+      return { acquired: true, value: await fn() };
+    } finally {
+      healthy = await client
+        .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key])
+        .then(
+          () => true,
+          () => false,
+        );
+    }
+  } catch (error) {
+    healthy = false;
+    throw error;
+  } finally {
+    client.off('error', ignore);
+    // A session that may still hold the lock is destroyed rather than returned to the pool.
+    client.release(!healthy);
+  }
+}

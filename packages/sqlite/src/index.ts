@@ -1,0 +1,14 @@
+export type { SqliteStorage, SqliteStorageOptions } from './sqlite-storage.js';
+export { createSqliteStorage } from './sqlite-storage.js';
+export { parseSqliteDsn } from './sqlite-dsn.js';
+export type { Migration } from './schema/migrations.js';
+export {
+  appliedMigrationVersions,
+  applyMigrations,
+  sqliteMigrations,
+} from './schema/migrations.js';
+export type { SqliteMeteringStoreOptions } from './metering/sqlite-metering-store.js';
+export {
+  createSqliteMeteringStore,
+  sqliteMeteringMigrations,
+} from './metering/sqlite-metering-store.js';

@@ -1,0 +1,214 @@
+import type {
+  BucketDelta,
+  GlobalPosition,
+  MeteringStore,
+  StateReadQuery,
+  StateSnapshot,
+  StoredBucket,
+  SweepStep,
+  TailEvent,
+} from '@aevon/core';
+import {
+  asGlobalPosition,
+  assert,
+  assertSweepStep,
+  formatSequencePosition,
+  meteringCheckpointName,
+  mergeAggregate,
+  occurredInRange,
+  parseDecimal,
+  principalStream,
+  tailEventsMaxDefault,
+  tailPageEventsDefault,
+  tailTooLargeError,
+} from '@aevon/core';
+import type { Migration } from '../schema/migrations.js';
+import { applyMigrations } from '../schema/migrations.js';
+import type { SqliteStorage } from '../sqlite-storage.js';
+
+/**
+ * The metering store's SQLite schema, applied with {@link applyMigrations} next to the event log's (version 1000
+ * and up, as the log reserves). `pre_aggregates.value` is TEXT: an exact decimal string, merged in JavaScript.
+ * The `events (stream, position)` index makes the tail seek `stream = ? AND position > ?` cost O(tail).
+ */
+export const sqliteMeteringMigrations: readonly Migration[] = [
+  {
+    version: 1000,
+    name: 'metering_pre_aggregates',
+    sql: `
+      CREATE TABLE pre_aggregates (
+        rule TEXT NOT NULL,
+        principal_id TEXT NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        event_count INTEGER NOT NULL CHECK (event_count > 0),
+        value TEXT NOT NULL,
+        PRIMARY KEY (rule, principal_id, bucket_start)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE sweep_checkpoints (
+        name TEXT PRIMARY KEY,
+        position TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX events_stream_position ON events (stream, position);
+    `,
+  },
+];
+
+/** Options for {@link createSqliteMeteringStore}. */
+export interface SqliteMeteringStoreOptions {
+  /** Most tail events one state query scans. Default: {@link tailEventsMaxDefault}. */
+  readonly tailEventsMax?: number;
+}
+
+interface BucketRow {
+  readonly bucket_start: bigint;
+  readonly event_count: bigint;
+  readonly value: string;
+}
+
+interface TailRow {
+  readonly position: bigint;
+  readonly occurred_at: string;
+  readonly data: string;
+}
+
+/**
+ * A {@link MeteringStore} in the SQLite database of an event log: applies {@link sqliteMeteringMigrations}, then
+ * works on the storage's shared connection. A sweep step runs in one immediate transaction; a state read runs in
+ * one deferred (snapshot) transaction, synchronously, so no sweep can interleave. The sweep lock is trivial: one
+ * process writes a SQLite file.
+ */
+export function createSqliteMeteringStore(
+  storage: SqliteStorage,
+  options: SqliteMeteringStoreOptions = {},
+): MeteringStore {
+  const tailEventsMax = options.tailEventsMax ?? tailEventsMaxDefault;
+  assert(
+    Number.isSafeInteger(tailEventsMax) && tailEventsMax > 0,
+    'tailEventsMax is a positive integer',
+  );
+  const db = storage.database;
+  applyMigrations(db, sqliteMeteringMigrations);
+  const selectCheckpoint = db
+    .prepare<[string], string>('SELECT position FROM sweep_checkpoints WHERE name = ?')
+    .pluck();
+  const saveCheckpoint = db.prepare<[string, string]>(
+    `INSERT INTO sweep_checkpoints (name, position) VALUES (?, ?)
+     ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+  );
+  const selectBucket = db
+    .prepare<[string, string, number], BucketRow>(
+      'SELECT bucket_start, event_count, value FROM pre_aggregates WHERE rule = ? AND principal_id = ? AND bucket_start = ?',
+    )
+    .safeIntegers(true);
+  const upsertBucket = db.prepare<[string, string, number, number, string]>(
+    `INSERT INTO pre_aggregates (rule, principal_id, bucket_start, event_count, value) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (rule, principal_id, bucket_start) DO UPDATE
+     SET event_count = excluded.event_count, value = excluded.value`,
+  );
+  const selectBuckets = db
+    .prepare<[string, string, number, number], BucketRow>(
+      `SELECT bucket_start, event_count, value FROM pre_aggregates
+       WHERE rule = ? AND principal_id = ? AND bucket_start >= ? AND bucket_start < ? ORDER BY bucket_start`,
+    )
+    .safeIntegers(true);
+  const selectTail = db
+    .prepare<[string, string, bigint, number], TailRow>(
+      `SELECT position, occurred_at, data FROM events
+       WHERE stream = ? AND type = ? AND position > ? ORDER BY position LIMIT ?`,
+    )
+    .safeIntegers(true);
+
+  const loadCheckpoint = (): GlobalPosition | null => {
+    const stored = selectCheckpoint.get(meteringCheckpointName);
+    if (stored === undefined) return null;
+    assert(/^\d{20}$/.test(stored), 'a SQLite checkpoint is a 20-digit position');
+    return asGlobalPosition(stored);
+  };
+
+  const mergeDelta = (delta: BucketDelta): void => {
+    const row = selectBucket.get(delta.rule, delta.principalId, delta.bucketStartMs);
+    const merged = mergeAggregate(
+      delta.operator,
+      row === undefined ? undefined : toBucket(row),
+      delta,
+    );
+    upsertBucket.run(
+      delta.rule,
+      delta.principalId,
+      delta.bucketStartMs,
+      merged.eventCount,
+      merged.value,
+    );
+  };
+
+  const applySweep = (step: SweepStep): boolean =>
+    storage.transaction(() => {
+      assertSweepStep(step);
+      const stored = loadCheckpoint();
+      if (stored !== step.previous) return false;
+      for (const delta of step.buckets) mergeDelta(delta);
+      saveCheckpoint.run(meteringCheckpointName, step.checkpoint);
+      assert(loadCheckpoint() === step.checkpoint, 'the checkpoint was saved');
+      return true;
+    });
+
+  const readTail = (query: StateReadQuery, after: GlobalPosition | null): TailEvent[] => {
+    const tail: TailEvent[] = [];
+    let cursor = after === null ? 0n : BigInt(after);
+    let scanned = 0;
+    for (;;) {
+      const rows = selectTail.all(
+        principalStream(query.principalId),
+        query.sourceEvent,
+        cursor,
+        tailPageEventsDefault,
+      );
+      scanned += rows.length;
+      if (scanned > tailEventsMax) throw tailTooLargeError(scanned, tailEventsMax);
+      for (const row of rows) {
+        if (!occurredInRange(row.occurred_at, query.fromMs, query.toMs)) continue;
+        const data = JSON.parse(row.data) as TailEvent['data'];
+        tail.push({
+          position: formatSequencePosition(row.position),
+          occurredAt: row.occurred_at,
+          data,
+        });
+      }
+      const last = rows[rows.length - 1];
+      if (rows.length < tailPageEventsDefault || last === undefined) return tail;
+      cursor = last.position;
+    }
+  };
+
+  const readState = (query: StateReadQuery): StateSnapshot =>
+    db
+      .transaction((): StateSnapshot => {
+        const checkpoint = loadCheckpoint();
+        const rows = selectBuckets.all(query.rule, query.principalId, query.fromMs, query.toMs);
+        return { checkpoint, buckets: rows.map(toBucket), tail: readTail(query, checkpoint) };
+      })
+      .deferred();
+
+  let isSweeping = false;
+  return {
+    loadCheckpoint: async () => loadCheckpoint(),
+    applySweep: async (step) => applySweep(step),
+    readState: async (query) => readState(query),
+    withSweepLock: async (fn) => {
+      if (isSweeping) return { acquired: false };
+      isSweeping = true;
+      try {
+        return { acquired: true, value: await fn() };
+      } finally {
+        isSweeping = false;
+      }
+    },
+    close: async () => undefined,
+  };
+}
+
+function toBucket(row: BucketRow): StoredBucket {
+  const value = parseDecimal(row.value);
+  assert(value === row.value, 'a stored pre-aggregate value is a canonical decimal');
+  return { bucketStartMs: Number(row.bucket_start), eventCount: Number(row.event_count), value };
+}
