@@ -1,0 +1,24 @@
+export type {
+  BatchItemResult,
+  Granularity,
+  MeteringEngine,
+  MeteringEngineOptions,
+  Rule,
+  RuleOperator,
+  StateQueryInput,
+  StateResponse,
+  StateWindow,
+} from './contract.js';
+export { createMeteringEngine, sweepPageEventsDefault, sweepPagesMax } from './metering-engine.js';
+export { loadRules, parseRule, ruleFilesMax } from './load-rules.js';
+export type { SchemaRegistry } from './load-schemas.js';
+export { loadSchemas } from './load-schemas.js';
+export { parseDuration } from './parse-duration.js';
+export type { EnvelopeContext, ValidEnvelope } from './envelope.js';
+export { envelopeFields, validateEnvelope } from './envelope.js';
+export type { DataValidator } from './schema-validator.js';
+export { compileSchemas } from './schema-validator.js';
+export type { ParsedStateQuery } from './state-query.js';
+export { buildStateResponse, parseStateQuery, stateRangeMsMax } from './state-query.js';
+export type { SweepOptions, SweepReport } from './sweeper.js';
+export { runSweep } from './sweeper.js';
