@@ -1,0 +1,154 @@
+import type { Clock, Random } from '@aevon/core';
+import { AevonError, createEventStore } from '@aevon/core';
+import type { MeteringEngine } from '@aevon/engine';
+import { createMeteringEngine, loadRules, loadSchemas } from '@aevon/engine';
+import { createServer } from '@aevon/server';
+import type { FastifyInstance } from 'fastify';
+import type { AevonConfig } from '../config/config.js';
+import { createCryptoRandom } from '../crypto-random.js';
+import {
+  exitCodeForError,
+  exitCodes,
+  forcedExitCodeBySignal,
+  formatErrorLine,
+} from '../exit-codes.js';
+import type { CliEnvironment } from '../main.js';
+import { openStorage } from '../open-storage.js';
+import { createSystemClock } from '../system-clock.js';
+
+/** Options of `aevon serve`. */
+export interface ServeOptions {
+  /** Apply pending migrations before serving (`--migrate`). */
+  readonly migrate: boolean;
+}
+
+/**
+ * `aevon serve`: wires storage, event store, metering engine and HTTP server, listens, starts the scheduler, and
+ * resolves with the exit code once a SIGTERM or SIGINT has shut everything down (docs/reference/cli.md).
+ * @throws AEV_CONFIG_INVALID, AEV_STORAGE_UNAVAILABLE, AEV_STORAGE_SCHEMA_MISMATCH when startup fails.
+ */
+export async function runServe(
+  config: AevonConfig,
+  environment: CliEnvironment,
+  options: ServeOptions,
+): Promise<number> {
+  const clock = createSystemClock();
+  const random = createCryptoRandom();
+  const engine = await startEngine(config, { clock, random, migrate: options.migrate });
+  let onProgrammerError: (error: Error) => void = () => undefined;
+  const app = createServer({
+    engine,
+    logger: { level: config.logLevel },
+    requestIdPrefix: `${random.nextUint32().toString(16).padStart(8, '0')}-`,
+    onProgrammerError: (error) => onProgrammerError(error),
+  });
+  const url = await listen(app, config).catch(async (error: unknown) => {
+    await engine.close().catch(() => undefined);
+    throw error;
+  });
+  engine.start();
+  environment.stdout(`aevon: listening on ${url}`);
+  return new Promise<number>((resolve) => {
+    const stop = createShutdown({ app, engine, environment, done: resolve });
+    onProgrammerError = (error) => {
+      environment.stderr(formatErrorLine(error));
+      stop('programmer error', exitCodes.runtime);
+    };
+  });
+}
+
+async function startEngine(
+  config: AevonConfig,
+  context: { readonly clock: Clock; readonly random: Random; readonly migrate: boolean },
+): Promise<MeteringEngine> {
+  // Rules and schemas first: a configuration mistake fails before the database is touched.
+  const rules = await loadRules(config.aggregationConfigDir);
+  const schemas = await loadSchemas(config.schemaPath);
+  const opened = await openStorage(config.database, { migrate: context.migrate });
+  try {
+    const store = createEventStore({
+      storage: opened.storage,
+      clock: context.clock,
+      random: context.random,
+    });
+    const engine = createMeteringEngine({
+      store,
+      metering: opened.metering,
+      clock: context.clock,
+      rules,
+      schemas,
+      cronIntervalMs: config.cronIntervalMs,
+    });
+    return engine;
+  } catch (error) {
+    await opened.storage.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function listen(app: FastifyInstance, config: AevonConfig): Promise<string> {
+  try {
+    await app.listen({ host: config.serverHost, port: config.serverPort });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const where = `${config.serverHost}:${config.serverPort}`;
+    const reason = `server.host/server.port: cannot listen on ${where}: ${typeof code === 'string' ? code : String(error)}`;
+    throw new AevonError(
+      'AEV_CONFIG_INVALID',
+      { reason, source: config.file ?? 'default' },
+      { cause: error },
+    );
+  }
+  const address = app.server.address();
+  const port = address !== null && typeof address === 'object' ? address.port : config.serverPort;
+  const host = config.serverHost.includes(':') ? `[${config.serverHost}]` : config.serverHost;
+  return `http://${host}:${port}`;
+}
+
+interface ShutdownParts {
+  readonly app: FastifyInstance;
+  readonly engine: MeteringEngine;
+  readonly environment: CliEnvironment;
+  readonly done: (code: number) => void;
+}
+
+/**
+ * Installs the SIGTERM/SIGINT handlers and returns the stop function. The first signal closes the server (no new
+ * connections; requests in flight finish) and then the engine (final sweep, drained appends, closed database); a
+ * second signal exits at once with 128 + the signal number.
+ */
+function createShutdown(parts: ShutdownParts): (reason: string, code: number) => void {
+  const { app, engine, environment, done } = parts;
+  let isStopping = false;
+  const stop = (reason: string, code: number): void => {
+    if (isStopping) return;
+    isStopping = true;
+    environment.stdout(`aevon: ${reason}; shutting down`);
+    void (async () => {
+      let exitCode = code;
+      try {
+        await app.close();
+        await engine.close();
+      } catch (error) {
+        environment.stderr(formatErrorLine(error));
+        exitCode = exitCode === exitCodes.ok ? exitCodeForError(error) : exitCode;
+      }
+      process.off('SIGTERM', onSigterm);
+      process.off('SIGINT', onSigint);
+      environment.stdout(`aevon: stopped`);
+      done(exitCode);
+    })();
+  };
+  const onSignal = (signal: 'SIGTERM' | 'SIGINT'): void => {
+    if (isStopping) {
+      environment.stderr(`aevon: second ${signal}; exiting without finishing the shutdown`);
+      process.exit(forcedExitCodeBySignal[signal]);
+    }
+    stop(`${signal} received`, exitCodes.ok);
+  };
+  const onSigterm = (): void => onSignal('SIGTERM');
+  const onSigint = (): void => onSignal('SIGINT');
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGINT', onSigint);
+  return stop;
+}

@@ -1,0 +1,141 @@
+// Goal: configuration precedence (defaults < file < environment), path resolution and AEV_CONFIG_INVALID messages.
+// Method: real files in a temporary folder per test.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAevonError } from '@aevon/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from './load-config.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'aevon-config-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function configError(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+  } catch (error) {
+    if (isAevonError(error, 'AEV_CONFIG_INVALID')) return error.message;
+    throw error;
+  }
+  throw new Error('expected AEV_CONFIG_INVALID');
+}
+
+describe('loadConfig', () => {
+  it('uses the defaults, relative to the working directory, when there is no aevon.yaml', async () => {
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config).toEqual({
+      file: null,
+      database: { dsn: 'sqlite:./data/aevon.db', baseDir: dir, source: 'default' },
+      schemaPath: join(dir, 'schemas'),
+      aggregationConfigDir: join(dir, 'config/aggregations'),
+      cronInterval: '1m',
+      cronIntervalMs: 60_000,
+      serverHost: '127.0.0.1',
+      serverPort: 8080,
+      logLevel: 'warn',
+    });
+  });
+
+  it('reads ./aevon.yaml and resolves its relative paths against its folder', async () => {
+    writeFileSync(
+      join(dir, 'aevon.yaml'),
+      'database:\n  dsn: "postgres://u:p@h/db"\nschema:\n  path: ./s\naggregation:\n  config_dir: rules\n' +
+        '  cron_interval: 2m\nserver:\n  port: 9090\n  host: 0.0.0.0\nlog:\n  level: info\n',
+    );
+    const config = await loadConfig({ cwd: dir, env: {} });
+    expect(config).toMatchObject({
+      file: join(dir, 'aevon.yaml'),
+      database: { dsn: 'postgres://u:p@h/db', baseDir: dir, source: join(dir, 'aevon.yaml') },
+      schemaPath: join(dir, 's'),
+      aggregationConfigDir: join(dir, 'rules'),
+      cronIntervalMs: 120_000,
+      serverHost: '0.0.0.0',
+      serverPort: 9090,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads --config FILE, resolving paths against that file, not the working directory', async () => {
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(
+      join(dir, 'etc', 'other.yaml'),
+      'schema:\n  path: ./schemas\ndatabase:\n  dsn: sqlite:a.db\n',
+    );
+    const config = await loadConfig({ cwd: dir, env: {}, configFile: 'etc/other.yaml' });
+    expect(config.file).toBe(join(dir, 'etc', 'other.yaml'));
+    expect(config.schemaPath).toBe(join(dir, 'etc', 'schemas'));
+    expect(config.database.baseDir).toBe(join(dir, 'etc'));
+  });
+
+  it('lets AEVON_* environment variables override the file', async () => {
+    writeFileSync(join(dir, 'aevon.yaml'), 'server:\n  port: 9090\n');
+    const config = await loadConfig({
+      cwd: dir,
+      env: {
+        AEVON_SERVER_PORT: '7070',
+        AEVON_SERVER_HOST: '::1',
+        AEVON_DATABASE_DSN: 'sqlite::memory:',
+        AEVON_SCHEMA_PATH: 'x',
+        AEVON_AGGREGATION_CONFIG_DIR: '/abs/rules',
+        AEVON_AGGREGATION_CRON_INTERVAL: '30s',
+        AEVON_LOG_LEVEL: 'error',
+        AEVON_TEST_POSTGRES_URL: 'ignored: not a config key',
+      },
+    });
+    expect(config).toMatchObject({
+      serverPort: 7070,
+      serverHost: '::1',
+      database: { dsn: 'sqlite::memory:', source: 'environment variable AEVON_DATABASE_DSN' },
+      schemaPath: join(dir, 'x'),
+      aggregationConfigDir: '/abs/rules',
+      cronIntervalMs: 30_000,
+      logLevel: 'error',
+    });
+  });
+
+  it('accepts an empty file', async () => {
+    writeFileSync(join(dir, 'aevon.yaml'), '# nothing\n');
+    expect((await loadConfig({ cwd: dir, env: {} })).serverPort).toBe(8080);
+  });
+
+  it.each([
+    ['colour: red\n', 'unknown key "colour"'],
+    ['server:\n  prot: 1\n', 'unknown key "server.prot"'],
+    ['server: 8080\n', 'server: must be a mapping'],
+    ['server:\n  port: 70000\n', 'server.port: must be an integer from 0 to 65535, got 70000'],
+    ['server:\n  port: eighty\n', 'server.port: must be an integer'],
+    ['aggregation:\n  cron_interval: soon\n', 'aggregation.cron_interval: must be a duration'],
+    ['database:\n  dsn: 42\n', 'database.dsn: must be a non-empty string'],
+    ['log:\n  level: loud\n', 'log.level: must be one of'],
+    ['- a\n- b\n', 'must hold a mapping'],
+    ['server: [\n', 'not valid YAML'],
+  ])('rejects %j with AEV_CONFIG_INVALID naming the key and the file', async (yaml, expected) => {
+    expect.assertions(2);
+    writeFileSync(join(dir, 'aevon.yaml'), yaml);
+    const message = await configError(() => loadConfig({ cwd: dir, env: {} }));
+    expect(message).toContain(join(dir, 'aevon.yaml'));
+    expect(message).toContain(expected);
+  });
+
+  it('names the environment variable that holds a bad value', async () => {
+    const message = await configError(() =>
+      loadConfig({ cwd: dir, env: { AEVON_SERVER_PORT: '-1' } }),
+    );
+    expect(message).toBe(
+      'environment variable AEVON_SERVER_PORT: server.port: must be an integer from 0 to 65535, got "-1"',
+    );
+  });
+
+  it('rejects a --config file that does not exist', async () => {
+    const message = await configError(() =>
+      loadConfig({ cwd: dir, env: {}, configFile: 'missing.yaml' }),
+    );
+    expect(message).toContain(join(dir, 'missing.yaml'));
+    expect(message).toContain('ENOENT');
+  });
+});

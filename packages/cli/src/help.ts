@@ -1,0 +1,51 @@
+/** The commands of `aevon`. */
+export const commandNames = ['serve', 'migrate', 'help'] as const;
+
+/** One of {@link commandNames}. */
+export type CommandName = (typeof commandNames)[number];
+
+const commonOptions = `Options:
+  -c, --config FILE   read FILE instead of ./aevon.yaml (relative paths in it resolve against its folder)
+  -h, --help          show this help`;
+
+/** `aevon --help`. */
+export const generalHelp = `Usage: aevon <command> [options]
+
+Aevon: an event-sourced state platform. One append-only log; derived state on top.
+
+Commands:
+  serve     start the HTTP server and the aggregation scheduler
+  migrate   create or upgrade the database schema, then exit
+  help      show help for a command (aevon help serve)
+
+Options:
+  -h, --help      show help
+  -V, --version   print the version
+
+Configuration: ./aevon.yaml or --config FILE, overridden by AEVON_* environment variables
+(AEVON_DATABASE_DSN, AEVON_SERVER_PORT, ...). See docs/reference/config.md.
+
+Exit codes: 0 ok, 1 runtime error, 2 usage or config error, 3 storage unavailable,
+4 storage schema mismatch (run aevon migrate), 130/143 forced by a second SIGINT/SIGTERM.`;
+
+/** Help per command. */
+export const commandHelp: Record<CommandName, string> = {
+  serve: `Usage: aevon serve [options]
+
+Starts the HTTP API on server.host:server.port (default 127.0.0.1:8080) and the aggregation scheduler, and
+prints "aevon: listening on http://HOST:PORT". SIGTERM or SIGINT shuts down gracefully: stop accepting,
+finish requests in flight, run a final sweep, close the database, exit 0. A second signal exits at once.
+PostgreSQL schemas are not changed unless --migrate is given; SQLite files are always created or upgraded.
+
+${commonOptions}
+      --migrate       apply pending migrations before serving (PostgreSQL)`,
+  migrate: `Usage: aevon migrate [options]
+
+Applies pending schema migrations to the database of database.dsn, then exits. For SQLite it creates the
+file (and its folder) if needed.
+
+${commonOptions}`,
+  help: `Usage: aevon help [command]
+
+Shows the general help, or the help of one command.`,
+};

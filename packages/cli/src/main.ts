@@ -1,0 +1,123 @@
+import { parseArgs } from 'node:util';
+import { exitCodeForError, exitCodes, formatErrorLine } from './exit-codes.js';
+import type { CommandName } from './help.js';
+import { commandHelp, commandNames, generalHelp } from './help.js';
+import { readCliVersion } from './version.js';
+
+/** The process surroundings a CLI run uses, injectable so that tests need not spawn a process. */
+export interface CliEnvironment {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Writes one line to standard output. */
+  readonly stdout: (line: string) => void;
+  /** Writes one line to standard error. */
+  readonly stderr: (line: string) => void;
+}
+
+interface ParsedArgs {
+  readonly command: string | undefined;
+  readonly operands: readonly string[];
+  readonly config: string | undefined;
+  readonly isHelp: boolean;
+  readonly isVersion: boolean;
+  readonly isMigrate: boolean;
+}
+
+/**
+ * Runs the `aevon` command line and resolves to the process exit code (see {@link exitCodes}). Usage errors print
+ * one line on stderr and give 2; a command that fails prints `aevon: AEV_CODE: message` and the code's exit code.
+ */
+export async function runCli(
+  argv: readonly string[],
+  environment: CliEnvironment,
+): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseCommandLine(argv);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    environment.stderr(`aevon: ${message} (see aevon --help)`);
+    return exitCodes.usage;
+  }
+  if (args.isVersion) {
+    environment.stdout(readCliVersion());
+    return exitCodes.ok;
+  }
+  if (args.command === undefined) {
+    (args.isHelp ? environment.stdout : environment.stderr)(generalHelp);
+    return args.isHelp ? exitCodes.ok : exitCodes.usage;
+  }
+  if (!isCommandName(args.command)) {
+    environment.stderr(`aevon: unknown command ${JSON.stringify(args.command)} (see aevon --help)`);
+    return exitCodes.usage;
+  }
+  const usageError = checkUsage(args.command, args);
+  if (usageError !== null) {
+    environment.stderr(`aevon: ${usageError} (see aevon ${args.command} --help)`);
+    return exitCodes.usage;
+  }
+  if (args.command === 'help' || args.isHelp) return printHelp(args, environment);
+  try {
+    // Loaded on use, so that `--help` and usage errors answer without loading Fastify or a database driver.
+    const { loadConfig } = await import('./config/load-config.js');
+    const configFile = args.config === undefined ? {} : { configFile: args.config };
+    const config = await loadConfig({ cwd: environment.cwd, env: environment.env, ...configFile });
+    if (args.command === 'migrate') {
+      const { runMigrate } = await import('./commands/migrate.js');
+      return await runMigrate(config, environment);
+    }
+    const { runServe } = await import('./commands/serve.js');
+    return await runServe(config, environment, { migrate: args.isMigrate });
+  } catch (error) {
+    environment.stderr(formatErrorLine(error));
+    return exitCodeForError(error);
+  }
+}
+
+function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
+      migrate: { type: 'boolean' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  return {
+    command: positionals[0],
+    operands: positionals.slice(1),
+    config: values.config,
+    isHelp: values.help === true,
+    isVersion: values.version === true,
+    isMigrate: values.migrate === true,
+  };
+}
+
+function isCommandName(name: string): name is CommandName {
+  return (commandNames as readonly string[]).includes(name);
+}
+
+/** A usage error of a known command, or null. */
+function checkUsage(command: CommandName, args: ParsedArgs): string | null {
+  if (command === 'help') {
+    const topic = args.operands[0];
+    if (args.operands.length > 1) return 'help takes at most one command';
+    if (topic !== undefined && !isCommandName(topic))
+      return `unknown command ${JSON.stringify(topic)}`;
+    return null;
+  }
+  if (args.operands.length > 0) return `unexpected argument ${JSON.stringify(args.operands[0])}`;
+  if (args.isMigrate && command !== 'serve') return `option --migrate is only for aevon serve`;
+  return null;
+}
+
+function printHelp(args: ParsedArgs, environment: CliEnvironment): number {
+  const topic = args.command === 'help' ? args.operands[0] : args.command;
+  environment.stdout(
+    topic !== undefined && isCommandName(topic) ? commandHelp[topic] : generalHelp,
+  );
+  return exitCodes.ok;
+}

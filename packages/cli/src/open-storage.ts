@@ -1,0 +1,92 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { Storage } from '@aevon/core';
+import { AevonError } from '@aevon/core';
+import type { MeteringEngineOptions } from '@aevon/engine';
+import type { DatabaseConfig } from './config/config.js';
+
+/** The metering store the engine keeps its pre-aggregates and checkpoint in, next to the event log. */
+export type MeteringStore = MeteringEngineOptions['metering'];
+
+/** An open database: the event log's storage and the metering store on the same database. */
+export interface OpenedStorage {
+  /** `sqlite` or `postgres`. */
+  readonly engine: string;
+  /** Where the data lives, for the startup line (a file path, or the DSN without its password). */
+  readonly location: string;
+  readonly storage: Storage;
+  readonly metering: MeteringStore;
+}
+
+/** What {@link openStorage} does to the schema. */
+export interface OpenStorageOptions {
+  /**
+   * Apply pending migrations (PostgreSQL). Default: false, so that a serving node never changes a shared schema;
+   * `aevon migrate` sets it. SQLite is always migrated on open: it is embedded and has one writer.
+   */
+  readonly migrate?: boolean;
+}
+
+/**
+ * Opens the database of a DSN: the one place that picks a storage package (STYLE 2.4). `sqlite:` loads
+ * `@aevon/sqlite` and `postgres://` or `postgresql://` loads `@aevon/postgres`, each only when used, so that a
+ * SQLite deployment never loads `pg` and the reverse.
+ * @throws AEV_CONFIG_INVALID for another scheme or a malformed DSN (naming `database.dsn` and its source);
+ *   AEV_STORAGE_UNAVAILABLE or AEV_STORAGE_SCHEMA_MISMATCH from the storage.
+ */
+export async function openStorage(
+  database: DatabaseConfig,
+  options: OpenStorageOptions = {},
+): Promise<OpenedStorage> {
+  const { dsn } = database;
+  if (dsn.startsWith('sqlite:')) return openSqlite(database);
+  const { isPostgresDsn } = await import('@aevon/postgres');
+  if (isPostgresDsn(dsn)) return openPostgres(database, options.migrate ?? false);
+  throw new AevonError('AEV_CONFIG_INVALID', {
+    reason: `database.dsn: unsupported scheme in ${JSON.stringify(redactDsn(dsn))}; use sqlite:PATH or postgres://...`,
+    source: database.source,
+  });
+}
+
+async function openSqlite(database: DatabaseConfig): Promise<OpenedStorage> {
+  const sqlite = await import('@aevon/sqlite');
+  let path: string;
+  try {
+    path = sqlite.parseSqliteDsn(database.dsn);
+  } catch (error) {
+    if (error instanceof Error) throw configError(database, error);
+    throw error;
+  }
+  if (path !== ':memory:' && !isAbsolute(path)) path = resolve(database.baseDir, path);
+  const storage = sqlite.createSqliteStorage({ path });
+  try {
+    const metering = sqlite.createSqliteMeteringStore(storage);
+    return { engine: 'sqlite', location: path, storage, metering };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}
+
+async function openPostgres(database: DatabaseConfig, migrate: boolean): Promise<OpenedStorage> {
+  const postgres = await import('@aevon/postgres');
+  const storage = await postgres.createPostgresStorage({ connectionString: database.dsn, migrate });
+  try {
+    const metering = await postgres.createPostgresMeteringStore(storage);
+    return { engine: 'postgres', location: redactDsn(database.dsn), storage, metering };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+}
+
+function configError(database: DatabaseConfig, error: Error): AevonError<'AEV_CONFIG_INVALID'> {
+  return new AevonError('AEV_CONFIG_INVALID', {
+    reason: `database.dsn: ${error.message}`,
+    source: database.source,
+  });
+}
+
+/** The DSN with any password replaced by `***`, for messages and logs. */
+export function redactDsn(dsn: string): string {
+  return dsn.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}

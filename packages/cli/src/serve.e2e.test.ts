@@ -1,0 +1,264 @@
+// Goal: the built `aevon` command does what the seed's quick start says, on SQLite and on PostgreSQL, and shuts
+// down gracefully. Method: spawn `node packages/cli/dist/bin.js` (build first: `npx tsc -b`) in a temporary working
+// directory holding aevon.yaml (server.port 0) and the seed rule, and talk to it over real HTTP.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../../../test/support/postgres.js';
+import { createTestDatabase } from '../../../test/support/postgres.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const binPath = join(repoRoot, 'packages/cli/dist/bin.js');
+
+const quickStartEvent = {
+  id: 'evt-001',
+  principal_id: 'user_123',
+  type: 'api.request',
+  schema_version: 0,
+  occurred_at: '2026-02-11T10:30:00Z',
+  data: {},
+};
+const quickStartQuery =
+  '/v1/state/user_123?rule=count_api_requests&start=2026-02-11T10:00:00Z&end=2026-02-11T11:00:00Z&granularity=total';
+const quickStartState = {
+  principal_id: 'user_123',
+  rule: 'count_api_requests',
+  operator: 'count',
+  start: '2026-02-11T10:00:00Z',
+  end: '2026-02-11T11:00:00Z',
+  granularity: 'total',
+  data_through: '2026-02-11T11:00:00Z',
+  staleness_seconds: 0,
+  values: [
+    {
+      window_start: '2026-02-11T10:00:00Z',
+      window_end: '2026-02-11T11:00:00Z',
+      value: '1',
+      event_count: 1,
+    },
+  ],
+};
+
+interface Run {
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  readonly exit: Promise<number | null>;
+}
+
+function runAevon(args: readonly string[], cwd: string, env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [binPath, ...args], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+async function runToEnd(args: readonly string[], cwd: string, env: Record<string, string> = {}) {
+  const run = runAevon(args, cwd, env);
+  const code = await run.exit;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/** Starts `aevon serve` and resolves with its base URL once it prints the listening line. */
+async function serve(
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<Run & { readonly url: string }> {
+  const run = runAevon(['serve'], cwd, env);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const match = /listening on (http:\/\/\S+)/.exec(run.stdout());
+    if (match?.[1] !== undefined) return { ...run, url: match[1] };
+    if (run.child.exitCode !== null || Date.now() > deadline) {
+      run.child.kill('SIGKILL');
+      throw new Error(`aevon serve did not start:\n${run.stdout()}\n${run.stderr()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function stop(run: Run): Promise<number | null> {
+  run.child.kill('SIGTERM');
+  return run.exit;
+}
+
+function createWorkdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'aevon-e2e-'));
+  mkdirSync(join(dir, 'config', 'aggregations'), { recursive: true });
+  mkdirSync(join(dir, 'schemas'));
+  copyFileSync(
+    join(repoRoot, 'config/aggregations/count_api_requests.yaml'),
+    join(dir, 'config/aggregations/count_api_requests.yaml'),
+  );
+  writeFileSync(
+    join(dir, 'aevon.yaml'),
+    'database:\n  dsn: "sqlite:./data/aevon.db"\naggregation:\n  cron_interval: "1s"\nserver:\n  port: 0\n',
+  );
+  return dir;
+}
+
+const postJson = (url: string, body: unknown) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+/** Steps 3 to 5 of the seed's quick start, verbatim, plus the duplicate answer. */
+async function runQuickStart(url: string): Promise<void> {
+  const health = await fetch(`${url}/health`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toEqual({ status: 'ok' });
+
+  const accepted = await postJson(`${url}/v1/events`, quickStartEvent);
+  expect(accepted.status).toBe(202);
+  expect(await accepted.json()).toEqual({ status: 'accepted' });
+
+  const state = await fetch(`${url}${quickStartQuery}`);
+  expect(state.status).toBe(200);
+  expect(await state.json()).toEqual(quickStartState);
+
+  const duplicate = await postJson(`${url}/v1/events`, quickStartEvent);
+  expect(duplicate.status).toBe(409);
+  expect(duplicate.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+  expect(await duplicate.json()).toMatchObject({ status: 409, code: 'AEV_EVENT_ID_DUPLICATE' });
+}
+
+/** After a restart the acknowledged event is still there: counted once, and still a duplicate. */
+async function checkSurvivesRestart(url: string): Promise<void> {
+  const state = await fetch(`${url}${quickStartQuery}`);
+  expect(await state.json()).toEqual(quickStartState);
+  const duplicate = await postJson(`${url}/v1/events`, quickStartEvent);
+  expect(duplicate.status).toBe(409);
+}
+
+beforeAll(() => {
+  if (!existsSync(binPath)) throw new Error(`${binPath} is missing: run \`npx tsc -b\` first`);
+});
+
+describe('aevon serve on SQLite', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = createWorkdir();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs the quick start, shuts down on SIGTERM with 0, and keeps acknowledged events', async () => {
+    const first = await serve(dir);
+    await runQuickStart(first.url);
+    expect(await stop(first)).toBe(0);
+    expect(first.stdout()).toContain('shutting down');
+    expect(existsSync(join(dir, 'data', 'aevon.db'))).toBe(true);
+
+    const second = await serve(dir);
+    await checkSurvivesRestart(second.url);
+    expect(await stop(second)).toBe(0);
+  }, 60_000);
+
+  it('creates the SQLite file with aevon migrate', async () => {
+    const other = createWorkdir();
+    try {
+      const result = await runToEnd(['migrate'], other);
+      expect(result.code).toBe(0);
+      expect(existsSync(join(other, 'data', 'aevon.db'))).toBe(true);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('aevon serve on PostgreSQL', () => {
+  let dir: string;
+  let database: TestDatabase;
+  beforeAll(async () => {
+    dir = createWorkdir();
+    database = await createTestDatabase('aevon_cli_e2e');
+  });
+  afterAll(async () => {
+    await database.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('migrates, runs the quick start, shuts down on SIGTERM with 0, and keeps acknowledged events', async () => {
+    const env = { AEVON_DATABASE_DSN: database.url };
+    const migrated = await runToEnd(['migrate'], dir, env);
+    expect(migrated.stderr).toBe('');
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).not.toContain(new URL(database.url).password || '\u0000');
+
+    const first = await serve(dir, env);
+    await runQuickStart(first.url);
+    expect(await stop(first)).toBe(0);
+
+    const second = await serve(dir, env);
+    await checkSurvivesRestart(second.url);
+    expect(await stop(second)).toBe(0);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  }, 60_000);
+});
+
+describe('aevon command line', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = createWorkdir();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([['--help'], ['help'], ['serve', '--help'], ['help', 'migrate']])(
+    'prints help for %j',
+    async (...args) => {
+      const result = await runToEnd(args, dir);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('Usage: aevon');
+    },
+  );
+
+  it('prints the version', async () => {
+    const result = await runToEnd(['--version'], dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it.each([['--bogus'], ['serve', '--bogus'], ['frobnicate'], ['migrate', 'extra'], []])(
+    'exits 2 with one line on stderr for %j',
+    async (...args) => {
+      const result = await runToEnd(args, dir);
+      expect(result.code).toBe(2);
+      if (args.length > 0) expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    },
+  );
+
+  it('exits 2 with AEV_CONFIG_INVALID for a bad config value', async () => {
+    const result = await runToEnd(['serve'], dir, { AEVON_SERVER_PORT: 'eighty' });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toMatch(
+      /^aevon: AEV_CONFIG_INVALID: environment variable AEVON_SERVER_PORT/,
+    );
+  });
+
+  it('exits 2 with AEV_CONFIG_INVALID for an unsupported DSN', async () => {
+    const result = await runToEnd(['migrate'], dir, { AEVON_DATABASE_DSN: 'mysql://x' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('AEV_CONFIG_INVALID');
+  });
+
+  it('exits 3 with AEV_STORAGE_UNAVAILABLE when PostgreSQL cannot be reached', async () => {
+    const result = await runToEnd(['migrate'], dir, {
+      AEVON_DATABASE_DSN: 'postgres://u:secret@127.0.0.1:1/db',
+    });
+    expect(result.code).toBe(3);
+    expect(result.stderr.trim()).toMatch(/^aevon: AEV_STORAGE_UNAVAILABLE: /);
+    expect(result.stderr).not.toContain('secret');
+  });
+});

@@ -1,0 +1,137 @@
+// Goal: the HTTP contract of the seed on a real engine: statuses, both aliases, exact bodies. Method: the metering
+// engine on an event store over SQLite `:memory:` (event log and metering store in one connection), driven with
+// app.inject and a manual clock set after the quick start's hour.
+import { createEventStore, createManualClock, createSeededRandom } from '@aevon/core';
+import type { MeteringEngine } from '@aevon/engine';
+import { createMeteringEngine } from '@aevon/engine';
+import { createSqliteMeteringStore, createSqliteStorage } from '@aevon/sqlite';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createServer } from './create-server.js';
+
+const event = {
+  id: 'evt-001',
+  principal_id: 'user_123',
+  type: 'api.request',
+  schema_version: 0,
+  occurred_at: '2026-02-11T10:30:00Z',
+  data: {},
+};
+const query =
+  'rule=count_api_requests&start=2026-02-11T10:00:00Z&end=2026-02-11T11:00:00Z&granularity=total';
+const seedState = {
+  principal_id: 'user_123',
+  rule: 'count_api_requests',
+  operator: 'count',
+  start: '2026-02-11T10:00:00Z',
+  end: '2026-02-11T11:00:00Z',
+  granularity: 'total',
+  data_through: '2026-02-11T11:00:00Z',
+  staleness_seconds: 0,
+  values: [
+    {
+      window_start: '2026-02-11T10:00:00Z',
+      window_end: '2026-02-11T11:00:00Z',
+      value: '1',
+      event_count: 1,
+    },
+  ],
+};
+
+let engine: MeteringEngine;
+let app: FastifyInstance;
+
+beforeEach(async () => {
+  const clock = createManualClock(Date.parse('2026-02-12T00:00:00Z'));
+  const storage = createSqliteStorage({ path: ':memory:' });
+  const store = createEventStore({ storage, clock, random: createSeededRandom(1) });
+  engine = createMeteringEngine({
+    store,
+    metering: createSqliteMeteringStore(storage),
+    clock,
+    rules: [{ name: 'count_api_requests', sourceEvent: 'api.request', operator: 'count' }],
+    schemas: new Map(),
+    cronIntervalMs: 60_000,
+  });
+  app = createServer({ engine });
+});
+afterEach(async () => {
+  await app.close();
+  await engine.close();
+});
+
+const post = (url: string, payload: unknown) =>
+  app.inject({ method: 'POST', url, payload: payload as object });
+
+describe('HTTP on a real engine', () => {
+  it.each(['/v1/events', '/v1/ingest'])('runs the quick start through %s', async (url) => {
+    const accepted = await post(url, event);
+    expect(accepted.statusCode).toBe(202);
+    expect(accepted.json()).toEqual({ status: 'accepted' });
+    for (const path of ['/v1/state', '/v1/aggregates']) {
+      const state = await app.inject({ method: 'GET', url: `${path}/user_123?${query}` });
+      expect(state.statusCode).toBe(200);
+      expect(state.json()).toEqual(seedState);
+    }
+    const duplicate = await post(url, event);
+    expect(duplicate.statusCode).toBe(409);
+    expect(duplicate.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(duplicate.json()).toMatchObject({ status: 409, code: 'AEV_EVENT_ID_DUPLICATE' });
+  });
+
+  it('counts the event once after a sweep as before it', async () => {
+    await post('/v1/events', event);
+    await engine.sweep();
+    const state = await app.inject({ method: 'GET', url: `/v1/state/user_123?${query}` });
+    expect(state.json()).toEqual(seedState);
+  });
+
+  it('answers a missing field with 400 AEV_REQUEST_INVALID', async () => {
+    const response = await post('/v1/events', { ...event, id: undefined });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'AEV_REQUEST_INVALID' });
+  });
+
+  it('answers an unknown rule with 400 AEV_RULE_UNKNOWN', async () => {
+    const response = await app.inject({
+      method: 'GET',
+      url: `/v1/state/user_123?${query.replace('count_api', 'x')}`,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'AEV_RULE_UNKNOWN' });
+  });
+
+  it('answers a missing start with 400 AEV_REQUEST_INVALID', async () => {
+    const response = await app.inject({
+      method: 'GET',
+      url: '/v1/state/user_123?rule=count_api_requests',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'AEV_REQUEST_INVALID' });
+  });
+
+  it('answers a batch with one result per event', async () => {
+    await post('/v1/events', event);
+    const response = await post('/v1/events/batch', {
+      events: [{ ...event, id: 'evt-002' }, event, { id: 'x' }],
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({
+      results: [
+        { id: 'evt-002', status: 'accepted' },
+        { id: 'evt-001', status: 'duplicate', code: 'AEV_EVENT_ID_DUPLICATE' },
+        { status: 'rejected', code: 'AEV_REQUEST_INVALID' },
+      ],
+      accepted: 1,
+      duplicates: 1,
+      rejected: 1,
+    });
+  });
+
+  it('answers /health and /ready with 200', async () => {
+    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
+    const ready = await app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready' });
+  });
+});

@@ -1,0 +1,174 @@
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { MeteringEngine } from '@aevon/engine';
+import type { ProgrammerErrorListener } from './http/error-handler.js';
+import { isProgrammerError, problemForError, sendProblem } from './http/error-handler.js';
+import { createProblem } from './http/problem.js';
+import { transportStatus } from './http/status-by-code.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerStateRoutes } from './routes/state.js';
+
+/** Default body limit of a single-event request: 1 MiB. */
+export const defaultBodyLimitBytes = 1024 * 1024;
+/** Default body limit of `POST /v1/events/batch`: 16 MiB. */
+export const defaultBatchBodyLimitBytes = 16 * 1024 * 1024;
+/** Default maximum of events in one batch request (core's `appendEventsMax`). */
+export const defaultBatchEventsMax = 10_000;
+
+/** Options for {@link createServer}. */
+export interface ServerOptions {
+  readonly engine: MeteringEngine;
+  /**
+   * Fastify logging: `false` (the default) logs nothing, `true` or `{ level }` logs JSON lines to stdout through
+   * Fastify's pino, and a logger instance is used as is. Unexpected errors are logged at `error` with the request id.
+   */
+  readonly logger?: boolean | { readonly level: string } | FastifyBaseLogger;
+  /** Body limit of `POST /v1/events` and `/v1/ingest`, in bytes. Default: {@link defaultBodyLimitBytes}. */
+  readonly bodyLimitBytes?: number;
+  /** Body limit of `POST /v1/events/batch`, in bytes. Default: {@link defaultBatchBodyLimitBytes}. */
+  readonly batchBodyLimitBytes?: number;
+  /** Events in one batch request. Default: {@link defaultBatchEventsMax}. */
+  readonly batchEventsMax?: number;
+  /**
+   * Prefix of request ids (`<prefix><counter>`); the counter restarts with the process, so a caller that wants ids
+   * unique across restarts passes a random prefix. Default: `req-`.
+   */
+  readonly requestIdPrefix?: string;
+  /**
+   * Called after a programmer error (an `AssertionError`) has been answered with 500; the CLI shuts down and exits
+   * non-zero so that a supervisor restarts a process whose state may be corrupt. Default: only logged.
+   */
+  readonly onProgrammerError?: ProgrammerErrorListener;
+}
+
+/**
+ * Creates the HTTP server (Fastify) on a metering engine, without listening: call `listen()` on the result, or
+ * `inject()` in tests. Every error answer is `application/problem+json` with an `AEV_` code (docs/reference/http.md);
+ * `close()` first answers new requests 503, then waits for those in flight. The engine is not closed here.
+ */
+export function createServer(options: ServerOptions): FastifyInstance {
+  const app = createFastify(options);
+  let isClosing = false;
+  app.addHook('preClose', async () => {
+    isClosing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    if (!isClosing) return;
+    void reply.header('connection', 'close');
+    const reason = 'the server is shutting down';
+    const problem = createProblem({
+      code: 'AEV_STORAGE_UNAVAILABLE',
+      detail: reason,
+      details: { reason },
+      requestId: request.id,
+    });
+    return sendProblem(reply, problem);
+  });
+  // Only JSON bodies are accepted; without this, text/plain would reach the routes as a string.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler((error, request, reply) =>
+    handleError(error, request, reply, options.onProgrammerError),
+  );
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, notFoundProblem(request)));
+  registerEventRoutes(app, {
+    engine: options.engine,
+    bodyLimitBytes: options.bodyLimitBytes ?? defaultBodyLimitBytes,
+    batchBodyLimitBytes: options.batchBodyLimitBytes ?? defaultBatchBodyLimitBytes,
+    batchEventsMax: options.batchEventsMax ?? defaultBatchEventsMax,
+  });
+  registerStateRoutes(app, options.engine);
+  registerHealthRoutes(app, options.engine);
+  registerMethodNotAllowed(app);
+  return app;
+}
+
+function createFastify(options: ServerOptions): FastifyInstance {
+  const prefix = options.requestIdPrefix ?? 'req-';
+  let requestCount = 0;
+  const common = {
+    genReqId: () => {
+      requestCount += 1;
+      return `${prefix}${requestCount}`;
+    },
+    // A closing server answers with Aevon's own 503 problem (the onRequest hook), not Fastify's body.
+    return503OnClosing: false,
+    bodyLimit: options.bodyLimitBytes ?? defaultBodyLimitBytes,
+  };
+  const logger = options.logger ?? false;
+  if (isLoggerInstance(logger)) {
+    return Fastify({ ...common, loggerInstance: logger });
+  }
+  return Fastify({
+    ...common,
+    logger: typeof logger === 'object' ? { level: logger.level } : logger,
+  });
+}
+
+function isLoggerInstance(
+  logger: NonNullable<ServerOptions['logger']>,
+): logger is FastifyBaseLogger {
+  return typeof logger === 'object' && typeof (logger as { child?: unknown }).child === 'function';
+}
+
+function handleError(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  onProgrammerError: ProgrammerErrorListener | undefined,
+): FastifyReply {
+  const { problem, isUnexpected } = problemForError(error, request);
+  if (isUnexpected) request.log.error({ err: error }, 'unexpected error');
+  const sent = sendProblem(reply, problem);
+  if (isProgrammerError(error) && onProgrammerError !== undefined) onProgrammerError(error);
+  return sent;
+}
+
+function notFoundProblem(request: FastifyRequest) {
+  const resource = `${request.method} ${request.url.split('?')[0] ?? request.url}`;
+  return createProblem({
+    code: 'AEV_NOT_FOUND',
+    detail: `no route ${resource}`,
+    details: { resource },
+    requestId: request.id,
+  });
+}
+
+const allowedMethodsByUrl: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['/v1/events', ['POST']],
+  ['/v1/ingest', ['POST']],
+  ['/v1/events/batch', ['POST']],
+  ['/v1/state/:principal_id', ['GET', 'HEAD']],
+  ['/v1/aggregates/:principal_id', ['GET', 'HEAD']],
+  ['/health', ['GET', 'HEAD']],
+  ['/ready', ['GET', 'HEAD']],
+];
+const allMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Answers a known path with another method 405 `AEV_REQUEST_INVALID` and an `Allow` header, before any body is
+ * parsed (an `onRequest` hook), rather than Fastify's 404.
+ */
+function registerMethodNotAllowed(app: FastifyInstance): void {
+  for (const [url, allowed] of allowedMethodsByUrl) {
+    const others = allMethods.filter((method) => !allowed.includes(method));
+    const allow = allowed.join(', ');
+    app.route({
+      method: others,
+      url,
+      onRequest: async (request, reply) => {
+        const reason = `${request.method} is not allowed here; use ${allow}`;
+        const problem = createProblem({
+          code: 'AEV_REQUEST_INVALID',
+          detail: reason,
+          details: { reason, field: 'method' },
+          requestId: request.id,
+          status: transportStatus.methodNotAllowed,
+        });
+        return sendProblem(reply.header('allow', allow), problem);
+      },
+      handler: async () => undefined,
+    });
+  }
+}

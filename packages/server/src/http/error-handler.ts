@@ -1,0 +1,102 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Problem } from './problem.js';
+import {
+  createProblem,
+  internalProblem,
+  problemContentType,
+  problemFromAevonError,
+  retryAfterSeconds,
+} from './problem.js';
+import { transportStatus } from './status-by-code.js';
+
+/** Called with a programmer error (an `AssertionError`) after its 500 answer is sent; see STYLE 2.6. */
+export type ProgrammerErrorListener = (error: Error) => void;
+
+/** Sends `problem` as `application/problem+json`, with `Retry-After` for `AEV_OVERLOADED`. */
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  const retryAfter = retryAfterSeconds(problem);
+  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+  return reply.code(problem.status).type(problemContentType).send(problem);
+}
+
+/**
+ * The problem for an error thrown while handling `request`: an {@link AevonError} keeps its code; an error Fastify
+ * raised about the request itself (bad JSON, wrong content type, body too large) becomes an `AEV_` code; anything
+ * else is `AEV_INTERNAL`, and `isUnexpected` tells the caller to log the real error.
+ */
+export function problemForError(
+  error: unknown,
+  request: FastifyRequest,
+): { readonly problem: Problem; readonly isUnexpected: boolean } {
+  const coded = problemFromAevonError(error, request.id);
+  if (coded !== null) return { problem: coded, isUnexpected: coded.code === 'AEV_INTERNAL' };
+  const transport = problemFromFastifyError(error, request);
+  if (transport !== null) return { problem: transport, isUnexpected: false };
+  return { problem: internalProblem(request.id), isUnexpected: true };
+}
+
+/** True for an `AssertionError` (core's or Node's): a bug, after which the process should not carry on. */
+export function isProgrammerError(error: unknown): error is Error {
+  return error instanceof Error && error.name === 'AssertionError';
+}
+
+/**
+ * Maps Fastify's own client errors (`FST_ERR_CTP_*`, JSON syntax errors) to problems. Only 4xx errors qualify: their
+ * messages describe the request, never server internals, so they may be shown. Returns null for anything else.
+ */
+function problemFromFastifyError(error: unknown, request: FastifyRequest): Problem | null {
+  if (!(error instanceof Error)) return null;
+  const { statusCode, code } = error as Error & { statusCode?: unknown; code?: unknown };
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return null;
+  const isFastify = typeof code === 'string' && code.startsWith('FST_');
+  if (!isFastify && !(error instanceof SyntaxError)) return null;
+  const requestId = request.id;
+  if (statusCode === 413) return bodyTooLargeProblem(request);
+  if (statusCode === 404) {
+    const resource = `${request.method} ${request.url}`;
+    return createProblem({
+      code: 'AEV_NOT_FOUND',
+      detail: `${resource} not found`,
+      details: { resource },
+      requestId,
+    });
+  }
+  if (statusCode === 415) {
+    const reason = 'the request body must be JSON (Content-Type: application/json)';
+    const details = { reason, field: 'content-type' };
+    const status = transportStatus.unsupportedMediaType;
+    return createProblem({
+      code: 'AEV_REQUEST_INVALID',
+      detail: reason,
+      details,
+      requestId,
+      status,
+    });
+  }
+  const reason =
+    error instanceof SyntaxError
+      ? `the request body is not valid JSON: ${error.message}`
+      : error.message;
+  return createProblem({
+    code: 'AEV_REQUEST_INVALID',
+    detail: reason,
+    details: { reason },
+    requestId,
+  });
+}
+
+/**
+ * 413 for a body above the route's limit. The code is `AEV_EVENT_DATA_TOO_LARGE`; `details.id` is empty because the
+ * body was never parsed, and `details.bytes` is the declared Content-Length (or the limit + 1 when none was sent).
+ */
+function bodyTooLargeProblem(request: FastifyRequest): Problem {
+  const max = request.routeOptions.bodyLimit ?? 0;
+  const declared = Number(request.headers['content-length']);
+  const bytes = Number.isSafeInteger(declared) && declared > max ? declared : max + 1;
+  return createProblem({
+    code: 'AEV_EVENT_DATA_TOO_LARGE',
+    detail: `the request body is larger than this route's limit of ${max} bytes`,
+    details: { id: '', bytes, max },
+    requestId: request.id,
+  });
+}
