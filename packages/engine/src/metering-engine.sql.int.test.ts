@@ -5,6 +5,7 @@ import { createEventStore, createSeededRandom } from '@aevon/core';
 import { createManualClock } from '@aevon/core/testing';
 import { createPostgresMeteringStore, createPostgresStorage } from '@aevon/postgres';
 import { createSqliteMeteringStore, createSqliteStorage } from '@aevon/sqlite';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../../../test/support/postgres.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
@@ -158,6 +159,53 @@ describe('two engines on one PostgreSQL database', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('sweep ownership on PostgreSQL', () => {
+  it('lets another node take over the sweep when the owner dies holding the lock', async () => {
+    const database = await createTestDatabase('aevon_metering_takeover');
+    databases.push(database);
+    const clock = createManualClock(Date.UTC(2026, 1, 12));
+    const dead = await openPostgres(database.url);
+    const survivor = engineOn(await openPostgres(database.url), clock);
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered = (): void => undefined;
+    const isInside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    // The dying node holds the sweep lock and never finishes on its own.
+    const owner = dead.metering.withSweepLock(async () => {
+      entered();
+      await held;
+    });
+    try {
+      await isInside;
+      await survivor.ingest(envelope('t-1', '2026-02-11T10:30:00Z'));
+      expect(await survivor.sweep()).toBe(0);
+      // Its session ends (a crash, a network partition): PostgreSQL frees the advisory lock with it.
+      const admin = new pg.Client({ connectionString: database.url });
+      await admin.connect();
+      try {
+        const killed = await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+        );
+        expect(killed.rowCount).toBe(1);
+      } finally {
+        await admin.end();
+      }
+      expect(await survivor.sweep()).toBe(1);
+      const state = await survivor.queryState({ ...query, rule: 'count_api_requests' });
+      expect(state.values[0]).toMatchObject({ value: '1', event_count: 1 });
+    } finally {
+      release();
+      await owner.catch(() => undefined);
+      await survivor.close();
+      await dead.storage.close();
     }
   });
 });
