@@ -21,7 +21,7 @@ export type {
   StreamInfo,
   StreamRevision,
 } from './event/event.js';
-export { asGlobalPosition, formatExpected } from './event/event.js';
+export { asGlobalPosition, formatExpected, recordEvent } from './event/event.js';
 export type { Direction, Range, RangeInput } from './event/range.js';
 export { inRange, normalizeRange, selectRange } from './event/range.js';
 export {

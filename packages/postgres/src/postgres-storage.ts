@@ -13,7 +13,7 @@ import type {
 import { AevonError, assert } from '@aevon/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { toStorageError } from './postgres-error.js';
 import { appendInTransaction } from './queries/append.js';
 import { selectAll, selectStream, selectStreamEnds } from './queries/read.js';
@@ -22,6 +22,7 @@ import type { Tables } from './queries/tables.js';
 import { checkSchemaVersion, migrate } from './schema/migrate.js';
 import type { Migration } from './schema/migrations.js';
 import { eventLogMigrations } from './schema/migrations.js';
+import { inTransaction } from './transaction.js';
 
 /** Options for {@link createPostgresStorage}: give `connectionString` or an existing `pool`. */
 export type PostgresStorageOptions = (
@@ -172,31 +173,12 @@ async function appendGroup(
   batches: readonly AppendBatch[],
 ): Promise<readonly AppendOutcome[]> {
   assert(batches.length > 0, 'a group holds at least one batch');
-  const client: PoolClient = await pool.connect();
-  // A checked-out client reports a lost connection both to its query and as an 'error' event; the query's rejection
-  // is what we act on, and an unheard event would crash the process.
-  client.on('error', ignore);
-  let healthy = true;
-  try {
-    await client.query('BEGIN');
-    const outcomes = await appendInTransaction(client, tables, batches);
-    await client.query('COMMIT');
-    assert(outcomes.length === batches.length, 'one outcome per batch');
-    return outcomes;
-  } catch (error) {
-    healthy = await client.query('ROLLBACK').then(
-      () => true,
-      () => false,
-    );
-    throw error;
-  } finally {
-    // A connection that cannot even roll back is destroyed rather than returned to the pool.
-    client.off('error', ignore);
-    client.release(!healthy);
-  }
+  const outcomes = await inTransaction(pool, 'BEGIN', (client) =>
+    appendInTransaction(client, tables, batches),
+  );
+  assert(outcomes.length === batches.length, 'one outcome per batch');
+  return outcomes;
 }
-
-const ignore = (): void => undefined;
 
 /**
  * Reads a page below the watermark. When committed events in the range are held above it by an older open

@@ -27,6 +27,7 @@ import { formatPostgresPosition, parsePostgresPosition } from '../position.js';
 import { toStorageError } from '../postgres-error.js';
 import type { PostgresStorage } from '../postgres-storage.js';
 import { migrate, quoteSchema } from '../schema/migrate.js';
+import { ignore, inTransaction } from '../transaction.js';
 import type { Migration } from '../schema/migrations.js';
 
 /**
@@ -144,34 +145,6 @@ async function selectCheckpoint(
   parsePostgresPosition(stored, 'checkpoint');
   return asGlobalPosition(stored);
 }
-
-/** Runs `body` in a transaction opened with `begin` on its own client; rolls back when it throws. */
-async function inTransaction<T>(
-  pool: Pool,
-  begin: string,
-  body: (client: PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  client.on('error', ignore);
-  let healthy = true;
-  try {
-    await client.query(begin);
-    const result = await body(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    healthy = await client.query('ROLLBACK').then(
-      () => true,
-      () => false,
-    );
-    throw error;
-  } finally {
-    client.off('error', ignore);
-    client.release(!healthy);
-  }
-}
-
-const ignore = (): void => undefined;
 
 async function applyStep(client: PoolClient, sql: Sql, step: SweepStep): Promise<boolean> {
   assertSweepStep(step);

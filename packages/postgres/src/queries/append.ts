@@ -10,7 +10,7 @@ import type {
   StreamAppendResult,
   StreamRevision,
 } from '@aevon/core';
-import { assert, checkExpected, duplicateError } from '@aevon/core';
+import { assert, checkExpected, duplicateError, recordEvent } from '@aevon/core';
 import type { ClientBase } from 'pg';
 import { formatPostgresPosition } from '../position.js';
 import type { Tables } from './tables.js';
@@ -326,20 +326,7 @@ function resolvePlan(
     // Positions increase in request order: the insert assigned sequence numbers in ordinality order.
     if (previous !== null) assert(position > previous, 'positions increase in request order');
     previous = position;
-    const stored: RecordedEvent = {
-      id: event.id,
-      type: event.type,
-      data: event.data,
-      metadata: event.metadata,
-      schemaVersion: event.schemaVersion,
-      occurredAt: event.occurredAt,
-      recordedAt: event.recordedAt,
-      correlationId: event.correlationId,
-      causationId: event.causationId,
-      stream,
-      revision,
-      position,
-    };
+    const stored = recordEvent(event, stream, revision, position);
     recorded.set(event.id, stored);
     events.push(stored);
   }
