@@ -57,6 +57,7 @@ export type {
 } from './event-store/event-store.js';
 export { createEventStore } from './event-store/event-store.js';
 export { GroupCommitter } from './event-store/group-commit.js';
+export type { GroupCommitSchedule } from './event-store/group-commit.js';
 
 // Metering: exact decimals, 1-minute buckets, rule evaluation and the MeteringStore SPI (no I/O).
 export type { DecimalString } from './metering/index.js';

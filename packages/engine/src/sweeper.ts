@@ -6,6 +6,7 @@ import type {
   RangeInput,
 } from '@aevon/core';
 import { assert, foldSweepEvents } from '@aevon/core';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 /** Options of {@link runSweep}. */
 export interface SweepOptions {
@@ -69,6 +70,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
       skipped += fold.skipped;
       read += page.length;
       if (page.length < pageEvents) break;
+      // A synchronous storage (SQLite) never yields inside a page: let the server answer between pages.
+      await yieldToEventLoop();
     }
     return { folded, skipped, read, isOwner: true };
   });

@@ -70,6 +70,8 @@ async function startEngine(
       storage: opened.storage,
       clock: context.clock,
       random: context.random,
+      // Requests arrive from separate I/O callbacks: gather those of one event-loop turn into one group commit.
+      scheduleGroupCommit: (start) => setImmediate(start),
     });
     const engine = createMeteringEngine({
       store,

@@ -26,6 +26,7 @@ import type { Random } from '../random.js';
 import { randomUuid } from '../random.js';
 import type { AppendBatch, AppendResult, Storage, StreamAppend } from '../storage/storage.js';
 import { GroupCommitter } from './group-commit.js';
+import type { GroupCommitSchedule } from './group-commit.js';
 
 /** Options for {@link createEventStore}. */
 export interface EventStoreOptions {
@@ -34,6 +35,11 @@ export interface EventStoreOptions {
   readonly random: Random;
   /** Overrides of {@link defaultLimits}. */
   readonly limits?: Partial<Limits>;
+  /**
+   * When a group commit starts (see {@link GroupCommitter}). Default: a microtask. A server passes `setImmediate`, so
+   * that requests arriving in one event-loop turn share one transaction even on a synchronous storage.
+   */
+  readonly scheduleGroupCommit?: GroupCommitSchedule;
 }
 
 /** One stream's part of an atomic multi-stream append. */
@@ -105,7 +111,7 @@ export interface EventStore {
 export function createEventStore(options: EventStoreOptions): EventStore {
   const { storage, clock, random } = options;
   const limits = createLimits(options.limits);
-  const committer = new GroupCommitter(storage, limits);
+  const committer = new GroupCommitter(storage, limits, options.scheduleGroupCommit);
   let closing = false;
 
   const prepare = (event: PendingEvent, recordedAt: string): PreparedEvent => {

@@ -3,6 +3,13 @@ import { assert } from '../internal/assert.js';
 import type { Limits } from '../limits.js';
 import type { AppendBatch, AppendResult, Storage } from '../storage/storage.js';
 
+/** Runs `start` later: when a group commit begins, after the appends that should join it were submitted. */
+export type GroupCommitSchedule = (start: () => void) => void;
+
+const inMicrotask: GroupCommitSchedule = (start) => {
+  void Promise.resolve().then(start);
+};
+
 interface Waiter {
   readonly batch: AppendBatch;
   readonly eventCount: number;
@@ -15,18 +22,23 @@ interface Waiter {
  * one storage transaction, so throughput under concurrency is not one commit per append. Each batch keeps its own
  * expectation and outcome: a failing batch is skipped by the storage and rejected alone.
  *
- * There is no timer: the first batch commits at once and whatever queues up meanwhile forms the next group, so a
- * lone append pays no added latency. The queue is bounded by `limits.appendQueueBatchesMax` (AEV_OVERLOADED).
+ * There is no timer: a group starts as soon as `schedule` runs it (by default a microtask, after the appends issued
+ * in the same synchronous run) and whatever queues up meanwhile forms the next group, so a lone append pays no
+ * added latency. A storage whose commit is synchronous (SQLite) cannot gather appends while it commits, so a server,
+ * whose requests arrive from separate I/O callbacks, passes a `schedule` that waits for the end of the event loop's
+ * I/O phase (`setImmediate`). The queue is bounded by `limits.appendQueueBatchesMax` (AEV_OVERLOADED).
  */
 export class GroupCommitter {
   readonly #storage: Storage;
   readonly #limits: Limits;
   readonly #queue: Waiter[] = [];
+  readonly #schedule: GroupCommitSchedule;
   #flushing: Promise<void> | null = null;
 
-  constructor(storage: Storage, limits: Limits) {
+  constructor(storage: Storage, limits: Limits, schedule: GroupCommitSchedule = inMicrotask) {
     this.#storage = storage;
     this.#limits = limits;
+    this.#schedule = schedule;
   }
 
   /** Batches waiting for a commit, not counting the group being written. */
@@ -51,8 +63,10 @@ export class GroupCommitter {
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ batch, eventCount, resolve, reject });
-      // Start after the current tick, so that appends issued together join one group.
-      this.#flushing ??= Promise.resolve().then(() => this.#drain());
+      // Start later (see the class comment), so that appends issued together join one group.
+      this.#flushing ??= new Promise<void>((start) => this.#schedule(start)).then(() =>
+        this.#drain(),
+      );
     });
   }
 

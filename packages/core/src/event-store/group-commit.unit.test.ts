@@ -43,6 +43,30 @@ describe('group commit', () => {
     expect(groups).toEqual([1, 1]);
   });
 
+  it('gathers appends from separate callbacks into one group when the schedule waits for them', async () => {
+    // Given a schedule that starts a group only when told (as setImmediate does at the end of an I/O phase)
+    const { storage, groups } = countingStorage();
+    const pending: (() => void)[] = [];
+    const store = createEventStore({
+      storage,
+      clock,
+      random: createSeededRandom(1),
+      scheduleGroupCommit: (start) => pending.push(start),
+    });
+    // When three appends arrive from separate callbacks, microtasks running in between
+    const appends = [];
+    for (let i = 0; i < 3; i += 1) {
+      appends.push(store.append(`s/${i}`, [{ type: 't', data: { i } }]));
+      await Promise.resolve();
+    }
+    expect(groups).toEqual([]);
+    expect(pending).toHaveLength(1);
+    pending.shift()?.();
+    await Promise.all(appends);
+    // Then one transaction carried all three
+    expect(groups).toEqual([3]);
+  });
+
   it('splits groups at the batch and event maxima', async () => {
     const { storage, groups } = countingStorage();
     const store = createEventStore({
