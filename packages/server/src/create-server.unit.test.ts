@@ -124,7 +124,7 @@ function expectProblem(
   code: ErrorCode,
 ): void {
   expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-  const body = response.json<Record<string, unknown>>();
+  const body = response.json() as Record<string, unknown>;
   expect(body).toMatchObject({ type: `${problemTypeBase}${code}`, code });
   expect(Object.keys(body).sort()).toEqual(
     ['code', 'detail', 'details', 'instance', 'request_id', 'status', 'title', 'type'].sort(),
