@@ -1,22 +1,27 @@
 // Append throughput of the event log on each engine, each figure next to a raw baseline measured in the same run:
 // better-sqlite3 / pg inserting the same rows, the same number per transaction, with the same durability setting.
+// PostgreSQL has a second raw baseline: COPY FROM STDIN of the same rows, the same number per transaction.
 //
 //   npm run bench:append                  # full sizes, all engines (PostgreSQL from AEVON_BENCH_POSTGRES_URL,
 //                                         # AEVON_TEST_POSTGRES_URL or postgres://postgres@127.0.0.1:5432/postgres)
 //   npm run bench:append -- --quick       # tiny sizes (the smoke test uses this)
 //   npm run bench:append -- --engines sqlite --out /tmp/results
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { EventStore, PendingEvent, Storage } from '@aevon/core';
 import { createEventStore, createInMemoryStorage, randomUuid } from '@aevon/core';
 import { createPostgresStorage } from '@aevon/postgres';
 import { createSqliteStorage } from '@aevon/sqlite';
 import type { Measurement } from './report.js';
 import { environment, measure, time, writeResults } from './report.js';
+import { postgresServerUrl } from './engine-targets.js';
 
 interface Sizes {
   /** Total events per batch shape. */
@@ -83,13 +88,24 @@ async function concurrent(store: EventStore, sizes: Sizes): Promise<number> {
 /** A raw baseline: inserts `total` rows, `perTransaction` per transaction, and returns events/s. */
 type RawBaseline = (perTransaction: number, total: number) => Promise<number>;
 
+/**
+ * A result row. Batch shapes on PostgreSQL also carry a second raw baseline, COPY of the same rows: `baseline` and
+ * `ratio` stay the multi-row INSERT (as before), `copyBaseline` and `copyRatio` are the COPY figures.
+ */
+type AppendMeasurement = Measurement & {
+  readonly copyBaseline?: string;
+  readonly copyBaselineEventsPerSecond?: number;
+  /** eventsPerSecond / copyBaselineEventsPerSecond. */
+  readonly copyRatio?: number;
+};
+
 async function runEngine(
   name: string,
   open: () => Promise<Storage>,
-  raw: { run: RawBaseline; name: string } | null,
+  raw: { run: RawBaseline; name: string; copy?: { run: RawBaseline; name: string } } | null,
   sizes: Sizes,
-): Promise<Measurement[]> {
-  const rows: Measurement[] = [];
+): Promise<AppendMeasurement[]> {
+  const rows: AppendMeasurement[] = [];
   for (const [batchSize, total] of sizes.eventsByBatch) {
     const store = createEventStore({
       storage: await open(),
@@ -108,7 +124,19 @@ async function runEngine(
             name: `${raw.name}, ${batchSize}/tx`,
             eventsPerSecond: await raw.run(batchSize, total),
           };
-    rows.push(measure(name, `batch of ${batchSize}`, written, seconds, baseline));
+    const row = measure(name, `batch of ${batchSize}`, written, seconds, baseline);
+    const copy = raw?.copy;
+    if (copy === undefined) {
+      rows.push(row);
+    } else {
+      const copyEventsPerSecond = await copy.run(batchSize, total);
+      rows.push({
+        ...row,
+        copyBaseline: `${copy.name}, ${batchSize}/tx`,
+        copyBaselineEventsPerSecond: Math.round(copyEventsPerSecond),
+        copyRatio: Math.round((written / seconds / copyEventsPerSecond) * 100) / 100,
+      });
+    }
     console.log(JSON.stringify(rows[rows.length - 1]));
   }
   const sequentialTotal = sizes.appenders * sizes.appendsPerAppender;
@@ -210,20 +238,24 @@ async function postgresTarget(serverUrl: string) {
   const setup = new pg.Pool({ connectionString: dbUrl, max: 1 });
   setup.on('error', () => undefined);
   const syncCommit =
-    (await setup.query<{ s: string }>('SHOW synchronous_commit')).rows[0]?.s ?? 'unknown';
+    (await setup.query<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`)).rows[0]
+      ?.s ?? 'unknown';
   let n = 0;
   const open = async (): Promise<Storage> => {
     n += 1;
     await setup.query(`DROP SCHEMA IF EXISTS bench_${n - 1} CASCADE`);
     return createPostgresStorage({ connectionString: dbUrl, schema: `bench_${n}` });
   };
-  const raw: RawBaseline = async (perTransaction, total) => {
+  const createRawTable = async (): Promise<void> => {
     await setup.query(`DROP TABLE IF EXISTS raw_events`);
     await setup.query(`CREATE TABLE raw_events (tx_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
       seq bigserial, id text NOT NULL UNIQUE, stream text NOT NULL, revision bigint NOT NULL, type text NOT NULL,
       schema_version int NOT NULL, data jsonb NOT NULL, metadata jsonb NOT NULL, occurred_at text NOT NULL,
       recorded_at text NOT NULL, correlation_id text, causation_id text, PRIMARY KEY (tx_id, seq),
       UNIQUE (stream, revision))`);
+  };
+  const raw: RawBaseline = async (perTransaction, total) => {
+    await createRawTable();
     const client = await setup.connect();
     const revisions = new Map<string, number>();
     try {
@@ -265,12 +297,67 @@ async function postgresTarget(serverUrl: string) {
       client.release();
     }
   };
+  // The same rows into the same table as `raw`, but through COPY FROM STDIN (text format): PostgreSQL's fastest
+  // bulk path, one COPY per transaction.
+  const copy: RawBaseline = async (perTransaction, total) => {
+    await createRawTable();
+    const client = await setup.connect();
+    const revisions = new Map<string, number>();
+    try {
+      const seconds = await time(async () => {
+        for (let written = 0, b = 0; written < total; b += 1) {
+          const stream = `principals/user_${b % 100}`;
+          const lines: string[] = [];
+          for (let i = 0; i < perTransaction; i += 1) {
+            const event = makeEvent(written + i);
+            const revision = revisions.get(stream) ?? 0;
+            revisions.set(stream, revision + 1);
+            lines.push(
+              [
+                event.id ?? '',
+                stream,
+                String(revision),
+                event.type,
+                '0',
+                JSON.stringify(event.data),
+                '{}',
+                event.occurredAt ?? '',
+                new Date().toISOString(),
+              ]
+                .map(copyTextField)
+                .join('\t'),
+            );
+          }
+          await client.query('BEGIN');
+          await pipeline(
+            Readable.from([`${lines.join('\n')}\n`]),
+            client.query(
+              copyFrom(`COPY raw_events (id, stream, revision, type, schema_version, data, metadata, occurred_at,
+                recorded_at) FROM STDIN`),
+            ),
+          );
+          await client.query('COMMIT');
+          written += perTransaction;
+        }
+      });
+      return total / seconds;
+    } finally {
+      client.release();
+    }
+  };
   const dispose = async () => {
     await setup.end();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   };
-  return { open, raw, dispose, syncCommit };
+  return { open, raw, copy, dispose, syncCommit };
+}
+
+/** Escapes one field for COPY's text format: backslash, tab, newline and carriage return. */
+function copyTextField(value: string): string {
+  return value.replace(/[\\\t\n\r]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
+  );
 }
 
 async function main(): Promise<void> {
@@ -283,7 +370,7 @@ async function main(): Promise<void> {
   });
   const sizes = values.quick ? quick : full;
   const engines = values.engines.split(',');
-  const rows: Measurement[] = [];
+  const rows: AppendMeasurement[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'aevon-bench-'));
   const config: Record<string, unknown> = {
     quick: values.quick,
@@ -308,10 +395,7 @@ async function main(): Promise<void> {
       );
     }
     if (engines.includes('postgres')) {
-      const serverUrl =
-        process.env['AEVON_BENCH_POSTGRES_URL'] ??
-        process.env['AEVON_TEST_POSTGRES_URL'] ??
-        'postgres://postgres@127.0.0.1:5432/postgres';
+      const serverUrl = postgresServerUrl();
       const target = await postgresTarget(serverUrl);
       config['postgres'] = {
         synchronous_commit: target.syncCommit,
@@ -322,7 +406,11 @@ async function main(): Promise<void> {
           ...(await runEngine(
             'postgres',
             target.open,
-            { run: target.raw, name: 'raw pg multi-row INSERT' },
+            {
+              run: target.raw,
+              name: 'raw pg multi-row INSERT',
+              copy: { run: target.copy, name: 'raw pg COPY FROM STDIN' },
+            },
             sizes,
           )),
         );
@@ -340,7 +428,24 @@ async function main(): Promise<void> {
     rows,
     new Date().toISOString(),
   );
+  const copyRows = rows.filter((r) => r.copyBaseline !== undefined);
+  if (copyRows.length > 0) appendFileSync(files.markdown, `\n${copyTable(copyRows)}\n`);
   console.log(`results: ${files.json} ${files.markdown}`);
+}
+
+/** The second baseline of the PostgreSQL batch shapes: the same rows through COPY. */
+function copyTable(rows: readonly AppendMeasurement[]): string {
+  const lines = [
+    '| engine | shape | events/s | INSERT baseline events/s | ratio to INSERT | COPY baseline | COPY events/s | ratio to COPY |',
+    '| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.engine} | ${r.shape} | ${r.eventsPerSecond} | ${r.baselineEventsPerSecond ?? ''} | ${r.ratio ?? ''} | ` +
+        `${r.copyBaseline ?? ''} | ${r.copyBaselineEventsPerSecond ?? ''} | ${r.copyRatio ?? ''} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 await main();
