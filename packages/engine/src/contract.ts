@@ -84,7 +84,10 @@ export interface MeteringEngine {
   start(): void;
   /** Checks the database answers (readiness). @throws AEV_STORAGE_UNAVAILABLE. */
   ready(): Promise<void>;
-  /** Stops the scheduler after a final sweep, drains appends, closes the store. */
+  /**
+   * Stops the scheduler after a final sweep of at most `shutdownSweepMs` (whatever it leaves is folded after the
+   * next start: every page commits with its checkpoint), drains appends, closes the store.
+   */
   close(): Promise<void>;
 }
 
@@ -103,4 +106,12 @@ export interface MeteringEngineOptions {
    * ignore. A programmer error (AssertionError) is reported here too and stops the scheduler.
    */
   readonly onSweepError?: (error: unknown) => void;
+  /**
+   * The longest the final sweep of `close()` may run, so that a large backlog does not outlast a supervisor's grace
+   * period (SIGTERM then SIGKILL). Default: {@link shutdownSweepMsDefault}.
+   */
+  readonly shutdownSweepMs?: number;
 }
+
+/** 10 s: well inside the 30 s grace period most supervisors give between SIGTERM and SIGKILL. */
+export const shutdownSweepMsDefault = 10_000;

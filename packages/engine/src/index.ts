@@ -10,6 +10,7 @@ export type {
   StateWindow,
 } from './contract.js';
 export { createMeteringEngine, sweepPageEventsDefault, sweepPagesMax } from './metering-engine.js';
+export { shutdownSweepMsDefault } from './contract.js';
 export { loadRules, parseRule, ruleFilesMax } from './load-rules.js';
 export type { SchemaRegistry } from './load-schemas.js';
 export { loadSchemas } from './load-schemas.js';

@@ -2,11 +2,12 @@ import { clearTimeout, setTimeout as startTimer } from 'node:timers';
 import type { AppendResult } from '@aevon/core';
 import { AevonError, AssertionError, assert, invalidRequest, isAevonError } from '@aevon/core';
 import type { BatchItemResult, MeteringEngine, MeteringEngineOptions, Rule } from './contract.js';
+import { shutdownSweepMsDefault } from './contract.js';
 import type { EnvelopeContext } from './envelope.js';
 import { validateEnvelope } from './envelope.js';
 import { compileSchemas } from './schema-validator.js';
 import { buildStateResponse, parseStateQuery } from './state-query.js';
-import type { SweepReport } from './sweeper.js';
+import type { SweepOptions, SweepReport } from './sweeper.js';
 import { runSweep } from './sweeper.js';
 
 /** Events per log page a sweep reads (capped by the store's read page maximum). */
@@ -47,9 +48,16 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
   let isClosed = false;
   let closing: Promise<void> | null = null;
 
-  const sweepReport = (): Promise<SweepReport> => {
+  const sweepReport = (deadline?: SweepOptions['deadline']): Promise<SweepReport> => {
     const run = chain.then(() =>
-      runSweep({ store, metering, rules: ruleList, pageEvents, pagesMax: sweepPagesMax }),
+      runSweep({
+        store,
+        metering,
+        rules: ruleList,
+        pageEvents,
+        pagesMax: sweepPagesMax,
+        ...(deadline === undefined ? {} : { deadline }),
+      }),
     );
     chain = run.catch(() => undefined);
     return run;
@@ -132,7 +140,8 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
         if (timer !== null) clearTimeout(timer);
         timer = null;
         try {
-          await sweepReport();
+          const shutdownSweepMs = options.shutdownSweepMs ?? shutdownSweepMsDefault;
+          await sweepReport({ clock, atMs: clock.nowMs() + shutdownSweepMs });
         } catch (error) {
           options.onSweepError?.(error);
         } finally {

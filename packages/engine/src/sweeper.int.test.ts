@@ -34,4 +34,32 @@ describe('runSweep on SQLite', () => {
     expect(report).toMatchObject({ folded: 50, read: 50, isOwner: true });
     await store.close();
   });
+
+  it('stops starting pages at its deadline, and the next sweep carries on from the checkpoint', async () => {
+    // Given a backlog of five pages, and a clock that moves one second each time it is read
+    const storage = createSqliteStorage({ path: ':memory:' });
+    let nowMs = Date.UTC(2026, 1, 12);
+    const clock = { nowMs: () => (nowMs += 1000) };
+    const store = createEventStore({ storage, clock, random: createSeededRandom(1) });
+    const metering = createSqliteMeteringStore(storage);
+    for (let i = 0; i < 50; i += 1) {
+      await store.append('principals/p', [
+        { id: `e${i}`, type: 'api.request', data: {}, occurredAt: '2026-02-11T10:30:00Z' },
+      ]);
+    }
+    // When a sweep may run 1.5 s of that clock
+    const bounded = await runSweep({
+      store,
+      metering,
+      rules,
+      pageEvents: 10,
+      pagesMax: 100,
+      deadline: { clock, atMs: clock.nowMs() + 1500 },
+    });
+    // Then it stopped after two pages, and an unbounded sweep folds exactly the rest
+    expect(bounded.folded).toBe(20);
+    const rest = await runSweep({ store, metering, rules, pageEvents: 10, pagesMax: 100 });
+    expect(rest.folded).toBe(30);
+    await store.close();
+  });
 });

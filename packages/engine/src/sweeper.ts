@@ -1,4 +1,5 @@
 import type {
+  Clock,
   EventStore,
   GlobalPosition,
   MeteringRule,
@@ -17,6 +18,8 @@ export interface SweepOptions {
   readonly pageEvents: number;
   /** Most pages one sweep folds before it yields (the next sweep carries on from the checkpoint). */
   readonly pagesMax: number;
+  /** Stop starting new pages once `clock.nowMs()` reaches `atMs` (the next sweep carries on). */
+  readonly deadline?: { readonly clock: Clock; readonly atMs: number };
 }
 
 /** What one sweep did. */
@@ -38,7 +41,7 @@ export interface SweepReport {
  * twice.
  */
 export async function runSweep(options: SweepOptions): Promise<SweepReport> {
-  const { store, metering, rules, pageEvents, pagesMax } = options;
+  const { store, metering, rules, pageEvents, pagesMax, deadline } = options;
   assert(Number.isSafeInteger(pageEvents) && pageEvents > 0, 'pageEvents is a positive integer');
   assert(Number.isSafeInteger(pagesMax) && pagesMax > 0, 'pagesMax is a positive integer');
   const locked = await metering.withSweepLock(async (): Promise<SweepReport> => {
@@ -46,6 +49,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
     let skipped = 0;
     let read = 0;
     for (let pageIndex = 0; pageIndex < pagesMax; pageIndex += 1) {
+      if (pageIndex > 0 && deadline !== undefined && deadline.clock.nowMs() >= deadline.atMs) break;
       const previous = await metering.loadCheckpoint();
       const range: RangeInput<GlobalPosition> =
         previous === null
