@@ -10,38 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../../../test/support/postgres.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
+import { seedEvent, seedState, seedStatePath } from '../../../test/support/seed-quick-start.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const binPath = join(repoRoot, 'packages/cli/dist/bin.js');
-
-const quickStartEvent = {
-  id: 'evt-001',
-  principal_id: 'user_123',
-  type: 'api.request',
-  schema_version: 0,
-  occurred_at: '2026-02-11T10:30:00Z',
-  data: {},
-};
-const quickStartQuery =
-  '/v1/state/user_123?rule=count_api_requests&start=2026-02-11T10:00:00Z&end=2026-02-11T11:00:00Z&granularity=total';
-const quickStartState = {
-  principal_id: 'user_123',
-  rule: 'count_api_requests',
-  operator: 'count',
-  start: '2026-02-11T10:00:00Z',
-  end: '2026-02-11T11:00:00Z',
-  granularity: 'total',
-  data_through: '2026-02-11T11:00:00Z',
-  staleness_seconds: 0,
-  values: [
-    {
-      window_start: '2026-02-11T10:00:00Z',
-      window_end: '2026-02-11T11:00:00Z',
-      value: '1',
-      event_count: 1,
-    },
-  ],
-};
 
 interface Run {
   readonly child: ChildProcess;
@@ -121,15 +93,15 @@ async function runQuickStart(url: string): Promise<void> {
   expect(health.status).toBe(200);
   expect(await health.json()).toEqual({ status: 'ok' });
 
-  const accepted = await postJson(`${url}/v1/events`, quickStartEvent);
+  const accepted = await postJson(`${url}/v1/events`, seedEvent);
   expect(accepted.status).toBe(202);
   expect(await accepted.json()).toEqual({ status: 'accepted' });
 
-  const state = await fetch(`${url}${quickStartQuery}`);
+  const state = await fetch(`${url}${seedStatePath}`);
   expect(state.status).toBe(200);
-  expect(await state.json()).toEqual(quickStartState);
+  expect(await state.json()).toEqual(seedState);
 
-  const duplicate = await postJson(`${url}/v1/events`, quickStartEvent);
+  const duplicate = await postJson(`${url}/v1/events`, seedEvent);
   expect(duplicate.status).toBe(409);
   expect(duplicate.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
   expect(await duplicate.json()).toMatchObject({ status: 409, code: 'AEV_EVENT_ID_DUPLICATE' });
@@ -137,9 +109,9 @@ async function runQuickStart(url: string): Promise<void> {
 
 /** After a restart the acknowledged event is still there: counted once, and still a duplicate. */
 async function checkSurvivesRestart(url: string): Promise<void> {
-  const state = await fetch(`${url}${quickStartQuery}`);
-  expect(await state.json()).toEqual(quickStartState);
-  const duplicate = await postJson(`${url}/v1/events`, quickStartEvent);
+  const state = await fetch(`${url}${seedStatePath}`);
+  expect(await state.json()).toEqual(seedState);
+  const duplicate = await postJson(`${url}/v1/events`, seedEvent);
   expect(duplicate.status).toBe(409);
 }
 

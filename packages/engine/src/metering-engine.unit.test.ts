@@ -8,6 +8,7 @@ import { createManualClock, createSeededRandom } from '@aevon/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { MeteringEngine, Rule } from './contract.js';
 import { createMeteringEngine } from './metering-engine.js';
+import { seedEvent } from '../../../test/support/seed-quick-start.js';
 
 const rules: readonly Rule[] = [
   { name: 'count_api_requests', sourceEvent: 'api.request', operator: 'count' },
@@ -45,12 +46,7 @@ function createEngine(nowMs = Date.UTC(2026, 1, 12)): {
 }
 
 const envelope = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id: 'evt-001',
-  principal_id: 'user_123',
-  type: 'api.request',
-  schema_version: 0,
-  occurred_at: '2026-02-11T10:30:00Z',
-  data: {},
+  ...seedEvent,
   ...overrides,
 });
 

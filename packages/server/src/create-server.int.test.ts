@@ -8,35 +8,7 @@ import { createSqliteMeteringStore, createSqliteStorage } from '@aevon/sqlite';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer } from './create-server.js';
-
-const event = {
-  id: 'evt-001',
-  principal_id: 'user_123',
-  type: 'api.request',
-  schema_version: 0,
-  occurred_at: '2026-02-11T10:30:00Z',
-  data: {},
-};
-const query =
-  'rule=count_api_requests&start=2026-02-11T10:00:00Z&end=2026-02-11T11:00:00Z&granularity=total';
-const seedState = {
-  principal_id: 'user_123',
-  rule: 'count_api_requests',
-  operator: 'count',
-  start: '2026-02-11T10:00:00Z',
-  end: '2026-02-11T11:00:00Z',
-  granularity: 'total',
-  data_through: '2026-02-11T11:00:00Z',
-  staleness_seconds: 0,
-  values: [
-    {
-      window_start: '2026-02-11T10:00:00Z',
-      window_end: '2026-02-11T11:00:00Z',
-      value: '1',
-      event_count: 1,
-    },
-  ],
-};
+import { seedEvent, seedState, seedStateQuery } from '../../../test/support/seed-quick-start.js';
 
 let engine: MeteringEngine;
 let app: FastifyInstance;
@@ -65,29 +37,29 @@ const post = (url: string, payload: unknown) =>
 
 describe('HTTP on a real engine', () => {
   it.each(['/v1/events', '/v1/ingest'])('runs the quick start through %s', async (url) => {
-    const accepted = await post(url, event);
+    const accepted = await post(url, seedEvent);
     expect(accepted.statusCode).toBe(202);
     expect(accepted.json()).toEqual({ status: 'accepted' });
     for (const path of ['/v1/state', '/v1/aggregates']) {
-      const state = await app.inject({ method: 'GET', url: `${path}/user_123?${query}` });
+      const state = await app.inject({ method: 'GET', url: `${path}/user_123?${seedStateQuery}` });
       expect(state.statusCode).toBe(200);
       expect(state.json()).toEqual(seedState);
     }
-    const duplicate = await post(url, event);
+    const duplicate = await post(url, seedEvent);
     expect(duplicate.statusCode).toBe(409);
     expect(duplicate.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(duplicate.json()).toMatchObject({ status: 409, code: 'AEV_EVENT_ID_DUPLICATE' });
   });
 
   it('counts the event once after a sweep as before it', async () => {
-    await post('/v1/events', event);
+    await post('/v1/events', seedEvent);
     await engine.sweep();
-    const state = await app.inject({ method: 'GET', url: `/v1/state/user_123?${query}` });
+    const state = await app.inject({ method: 'GET', url: `/v1/state/user_123?${seedStateQuery}` });
     expect(state.json()).toEqual(seedState);
   });
 
   it('answers a missing field with 400 AEV_REQUEST_INVALID', async () => {
-    const response = await post('/v1/events', { ...event, id: undefined });
+    const response = await post('/v1/events', { ...seedEvent, id: undefined });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'AEV_REQUEST_INVALID' });
   });
@@ -95,7 +67,7 @@ describe('HTTP on a real engine', () => {
   it('answers an unknown rule with 400 AEV_RULE_UNKNOWN', async () => {
     const response = await app.inject({
       method: 'GET',
-      url: `/v1/state/user_123?${query.replace('count_api', 'x')}`,
+      url: `/v1/state/user_123?${seedStateQuery.replace('count_api', 'x')}`,
     });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'AEV_RULE_UNKNOWN' });
@@ -111,9 +83,9 @@ describe('HTTP on a real engine', () => {
   });
 
   it('answers a batch with one result per event', async () => {
-    await post('/v1/events', event);
+    await post('/v1/events', seedEvent);
     const response = await post('/v1/events/batch', {
-      events: [{ ...event, id: 'evt-002' }, event, { id: 'x' }],
+      events: [{ ...seedEvent, id: 'evt-002' }, seedEvent, { id: 'x' }],
     });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from './create-server.js';
 import { problemTypeBase } from './http/problem.js';
 import { httpStatusByCode } from './http/status-by-code.js';
+import { seedEvent as envelope } from '../../../test/support/seed-quick-start.js';
 
 const sampleDetails: { [C in ErrorCode]: ErrorDetailsByCode[C] } = {
   AEV_REQUEST_INVALID: { reason: 'is required', field: 'id' },
@@ -94,15 +95,6 @@ function createStubEngine(): StubEngine {
   };
   return engine;
 }
-
-const envelope = {
-  id: 'evt-001',
-  principal_id: 'user_123',
-  type: 'api.request',
-  schema_version: 0,
-  occurred_at: '2026-02-11T10:30:00Z',
-  data: {},
-};
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {
