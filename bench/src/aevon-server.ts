@@ -27,10 +27,12 @@ export interface AevonServer {
   readonly pid: number;
   /**
    * Sends SIGTERM and resolves once the process has exited, with how long that took: the server's shutdown closes
-   * HTTP, then the engine, which runs a final sweep over every event after the checkpoint.
+   * HTTP, then the engine, which runs a final sweep of at most 10 s.
    * @throws Error when the process exits non-zero or does not exit within `timeoutMs` (it is then killed).
    */
   stop(timeoutMs: number): Promise<{ readonly seconds: number }>;
+  /** Kills the process with SIGKILL (a crash: no final sweep) and waits for it to exit. */
+  kill(): Promise<void>;
 }
 
 /** A metering rule file of the benchmark, as `config/aggregations/*.yaml` holds them. */
@@ -150,6 +152,10 @@ async function spawnListening(
       const seconds = (performance.now() - start) / 1000;
       if (code !== 0) throw new Error(`${what} exited with ${code}:\n${output}`);
       return { seconds };
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -4,7 +4,7 @@
 //  - state: GET /v1/state latency (p50/p99/p99.9) for granularity total/1h/1m over ranges of 1 hour, 1 day and 30
 //    days, with N events stored, all swept and then with an unswept tail on the queried principals, every answer
 //    checked against the benchmark's own model;
-//  - sweep: the final sweep at shutdown, and a full rebuild of the pre-aggregates from an empty checkpoint by the
+//  - sweep: the scheduler folding the whole load after a crash (SIGKILL), and a full rebuild of the pre-aggregates from an empty checkpoint by the
 //    running scheduler, verified against the model afterwards.
 //
 //   npm run bench:metering                                # 1,000,000 stored events, sqlite and postgres
@@ -81,7 +81,7 @@ const seed = 20260211;
 /** The workload's first day; occurred_at lies in the `days` after it. */
 const workloadStartMs = Date.UTC(2026, 0, 1);
 const serverStartTimeoutMs = 60_000;
-/** The shutdown runs a final sweep over the whole backlog: minutes for millions of events on a small machine. */
+/** How long a sweep to the head, or a shutdown, may take: minutes for millions of events on a small machine. */
 const serverStopTimeoutMs = 60 * 60_000;
 /** The scheduler's interval while measuring: long enough that it never runs, so each figure measures one thing. */
 const idleCronInterval = '1h';
