@@ -108,7 +108,8 @@ export async function createPostgresBacklogProbe(dbUrl: string): Promise<SweepBa
     },
     head: async () => {
       const result = await client.query<{ tx: string; seq: string }>(
-        'SELECT tx_id::text AS tx, seq::text AS seq FROM aevon.events ORDER BY tx_id DESC, seq DESC LIMIT 1',
+        // Sort on the columns, never on the text outputs (ORDER BY seq would name the text alias: '99999' > '100000').
+        'SELECT e.tx_id::text AS tx, e.seq::text AS seq FROM aevon.events AS e ORDER BY e.tx_id DESC, e.seq DESC LIMIT 1',
       );
       const row = result.rows[0];
       return row === undefined ? null : `${row.tx.padStart(20, '0')}-${row.seq.padStart(20, '0')}`;

@@ -206,9 +206,11 @@ async function readSnapshot(
 ): Promise<StateSnapshot> {
   const checkpoint = await selectCheckpoint(client, sql);
   const result = await client.query<{ bucket_start: string; event_count: string; value: string }>(
-    `SELECT bucket_start::text AS bucket_start, event_count::text AS event_count, value::text AS value
-     FROM ${sql.preAggregates}
-     WHERE rule = $1 AND principal_id = $2 AND bucket_start >= $3 AND bucket_start < $4 ORDER BY bucket_start`,
+    // ORDER BY names the column through the alias, never the text output of the same name.
+    `SELECT p.bucket_start::text AS bucket_start, p.event_count::text AS event_count, p.value::text AS value
+     FROM ${sql.preAggregates} AS p
+     WHERE p.rule = $1 AND p.principal_id = $2 AND p.bucket_start >= $3 AND p.bucket_start < $4
+     ORDER BY p.bucket_start`,
     [query.rule, query.principalId, String(query.fromMs), String(query.toMs)],
   );
   const buckets = result.rows.map((row): StoredBucket => {
