@@ -1,3 +1,4 @@
+import type { EventStore } from '@aevon/core';
 import {
   createEventStore,
   createInMemoryMeteringStore,
@@ -27,6 +28,7 @@ const schemas = new Map([
 function createEngine(nowMs = Date.UTC(2026, 1, 12)): {
   engine: MeteringEngine;
   clock: ReturnType<typeof createManualClock>;
+  store: EventStore;
 } {
   const clock = createManualClock(nowMs);
   const storage = createInMemoryStorage();
@@ -42,7 +44,13 @@ function createEngine(nowMs = Date.UTC(2026, 1, 12)): {
       cronIntervalMs: 60_000,
     }),
     clock,
+    store,
   };
+}
+
+/** The ids in the whole log, in order: what was written. */
+async function storedIds(store: EventStore): Promise<string[]> {
+  return (await store.readAllPage({ limit: 1000 })).map((event) => event.id);
 }
 
 const envelope = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -193,8 +201,8 @@ describe('createMeteringEngine', () => {
     expect(days.data_through).toBe('2026-02-12T00:00:00Z');
   });
 
-  it('rejects invalid envelopes naming the field', async () => {
-    const { engine } = createEngine();
+  it('rejects invalid envelopes naming the field, and writes nothing', async () => {
+    const { engine, store } = createEngine();
     const cases: [Record<string, unknown>, string, string][] = [
       [envelope({ extra: 1 }), 'AEV_REQUEST_INVALID', 'extra'],
       [envelope({ id: 5 }), 'AEV_REQUEST_INVALID', 'id'],
@@ -220,10 +228,11 @@ describe('createMeteringEngine', () => {
       expect(error.code, JSON.stringify(body)).toBe(code);
       expect((error.details as { field?: string }).field).toBe(field);
     }
+    expect(await storedIds(store)).toEqual([]);
   });
 
   it('validates data against the schema of its type and version', async () => {
-    const { engine } = createEngine();
+    const { engine, store } = createEngine();
     await engine.ingest(envelope({ type: 'typed', schema_version: 1, data: { n: 1 } }));
     expect(
       (
@@ -242,6 +251,8 @@ describe('createMeteringEngine', () => {
     expect(await rejection(engine.ingest(envelope()))).toMatchObject({
       code: 'AEV_EVENT_ID_DUPLICATE',
     });
+    // Only the valid event was written, once
+    expect(await storedIds(store)).toEqual(['evt-001']);
   });
 
   it('reports each batch item on its own', async () => {

@@ -1,6 +1,7 @@
 // Goal: the HTTP contract of the seed on a real engine: statuses, both aliases, exact bodies. Method: the metering
 // engine on an event store over SQLite `:memory:` (event log and metering store in one connection), driven with
 // app.inject and a manual clock set after the quick start's hour.
+import type { EventStore } from '@aevon/core';
 import { createEventStore, createManualClock, createSeededRandom } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
 import { createMeteringEngine } from '@aevon/engine';
@@ -12,11 +13,12 @@ import { seedEvent, seedState, seedStateQuery } from '../../../test/support/seed
 
 let engine: MeteringEngine;
 let app: FastifyInstance;
+let store: EventStore;
 
 beforeEach(async () => {
   const clock = createManualClock(Date.parse('2026-02-12T00:00:00Z'));
   const storage = createSqliteStorage({ path: ':memory:' });
-  const store = createEventStore({ storage, clock, random: createSeededRandom(1) });
+  store = createEventStore({ storage, clock, random: createSeededRandom(1) });
   engine = createMeteringEngine({
     store,
     metering: createSqliteMeteringStore(storage),
@@ -31,6 +33,10 @@ afterEach(async () => {
   await app.close();
   await engine.close();
 });
+
+/** The ids in the whole log, in order: what was written. */
+const storedIds = async (): Promise<string[]> =>
+  (await store.readAllPage({ limit: 1000 })).map((event) => event.id);
 
 const post = (url: string, payload: unknown) =>
   app.inject({ method: 'POST', url, payload: payload as object });
@@ -49,6 +55,7 @@ describe('HTTP on a real engine', () => {
     expect(duplicate.statusCode).toBe(409);
     expect(duplicate.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(duplicate.json()).toMatchObject({ status: 409, code: 'AEV_EVENT_ID_DUPLICATE' });
+    expect(await storedIds()).toEqual(['evt-001']);
   });
 
   it('counts the event once after a sweep as before it', async () => {
@@ -62,6 +69,19 @@ describe('HTTP on a real engine', () => {
     const response = await post('/v1/events', { ...seedEvent, id: undefined });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'AEV_REQUEST_INVALID' });
+    expect(await storedIds()).toEqual([]);
+  });
+
+  it('answers a body that is not JSON with 400 AEV_REQUEST_INVALID, and writes nothing', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"id": "evt-001",',
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'AEV_REQUEST_INVALID' });
+    expect(await storedIds()).toEqual([]);
   });
 
   it('answers an unknown rule with 400 AEV_RULE_UNKNOWN', async () => {
@@ -98,6 +118,8 @@ describe('HTTP on a real engine', () => {
       duplicates: 1,
       rejected: 1,
     });
+    // The duplicate and the rejected item wrote nothing; their neighbour was written
+    expect(await storedIds()).toEqual(['evt-001', 'evt-002']);
   });
 
   it('answers /health and /ready with 200', async () => {
