@@ -7,6 +7,12 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
+  ...(process.stderr.isTTY
+    ? {
+        progress: (line: string | null) =>
+          process.stderr.write(line === null ? '\n' : `\r${line}\x1b[K`),
+      }
+    : {}),
 });
 process.exitCode = code;
 // A lingering handle (a driver's idle timer) must not keep a finished command alive; stdout is flushed by then.

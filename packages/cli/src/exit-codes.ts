@@ -7,12 +7,17 @@ export const exitCodes = {
   ok: 0,
   /** A runtime error: anything not listed below (`AEV_INTERNAL`, an unexpected failure, a programmer error). */
   runtime: 1,
-  /** A usage or configuration error: unknown command or flag, `AEV_CONFIG_INVALID`, or a port that cannot be bound. */
+  /**
+   * A usage or configuration error: unknown command or flag, `AEV_CONFIG_INVALID`, `AEV_RULE_UNKNOWN` (a `--rule`
+   * not in the configuration), or a port that cannot be bound.
+   */
   usage: 2,
   /** The database cannot be reached or used: `AEV_STORAGE_UNAVAILABLE`. */
   storageUnavailable: 3,
   /** The database schema does not match this build: `AEV_STORAGE_SCHEMA_MISMATCH` (run `aevon migrate`). */
   storageSchemaMismatch: 4,
+  /** `aevon verify` found pre-aggregates that differ from a recomputation from the log. */
+  verifyFailed: 5,
 } as const;
 
 /** The exit code after a second signal forced the process down: 128 + the signal number, as shells report it. */
@@ -20,6 +25,7 @@ export const forcedExitCodeBySignal = { SIGINT: 130, SIGTERM: 143 } as const;
 
 const exitCodeByErrorCode: Partial<Record<ErrorCode, number>> = {
   AEV_CONFIG_INVALID: exitCodes.usage,
+  AEV_RULE_UNKNOWN: exitCodes.usage,
   AEV_STORAGE_UNAVAILABLE: exitCodes.storageUnavailable,
   AEV_STORAGE_SCHEMA_MISMATCH: exitCodes.storageSchemaMismatch,
 };

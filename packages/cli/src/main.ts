@@ -12,6 +12,11 @@ export interface CliEnvironment {
   readonly stdout: (line: string) => void;
   /** Writes one line to standard error. */
   readonly stderr: (line: string) => void;
+  /**
+   * Redraws a progress line in place, when standard error is a terminal (null ends it); without it, long commands
+   * print a progress line on `stderr` every second instead.
+   */
+  readonly progress?: (line: string | null) => void;
 }
 
 interface ParsedArgs {
@@ -21,6 +26,8 @@ interface ParsedArgs {
   readonly isHelp: boolean;
   readonly isVersion: boolean;
   readonly isMigrate: boolean;
+  readonly rule: string | undefined;
+  readonly principal: string | undefined;
 }
 
 /**
@@ -66,6 +73,17 @@ export async function runCli(
       const { runMigrate } = await import('./commands/migrate.js');
       return await runMigrate(config, environment);
     }
+    if (args.command === 'verify') {
+      const { runVerify } = await import('./commands/maintenance.js');
+      return await runVerify(config, environment, {
+        ...(args.rule === undefined ? {} : { rule: args.rule }),
+        ...(args.principal === undefined ? {} : { principal: args.principal }),
+      });
+    }
+    if (args.command === 'rebuild' && args.rule !== undefined) {
+      const { runRebuild } = await import('./commands/maintenance.js');
+      return await runRebuild(config, environment, args.rule);
+    }
     const { runServe } = await import('./commands/serve.js');
     return await runServe(config, environment, { migrate: args.isMigrate });
   } catch (error) {
@@ -82,6 +100,8 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
       migrate: { type: 'boolean' },
+      rule: { type: 'string' },
+      principal: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -93,6 +113,8 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
     isHelp: values.help === true,
     isVersion: values.version === true,
     isMigrate: values.migrate === true,
+    rule: values.rule,
+    principal: values.principal,
   };
 }
 
@@ -111,6 +133,12 @@ function checkUsage(command: CommandName, args: ParsedArgs): string | null {
   }
   if (args.operands.length > 0) return `unexpected argument ${JSON.stringify(args.operands[0])}`;
   if (args.isMigrate && command !== 'serve') return `option --migrate is only for aevon serve`;
+  if (args.rule !== undefined && command !== 'verify' && command !== 'rebuild')
+    return 'option --rule is only for aevon verify and aevon rebuild';
+  if (args.principal !== undefined && command !== 'verify')
+    return 'option --principal is only for aevon verify';
+  if (command === 'rebuild' && args.rule === undefined && !args.isHelp)
+    return 'aevon rebuild needs --rule RULE';
   return null;
 }
 

@@ -30,6 +30,8 @@ describe('runCli', () => {
     [['serve', '--help'], 'Usage: aevon serve'],
     [['--help', 'migrate'], 'Usage: aevon migrate'],
     [['help', 'serve'], 'Usage: aevon serve'],
+    [['verify', '--help'], 'Usage: aevon verify'],
+    [['rebuild', '--help'], 'Usage: aevon rebuild --rule RULE'],
   ])('prints command help for %j', async (argv, expected) => {
     const result = await run(argv);
     expect(result.code).toBe(0);
@@ -44,6 +46,9 @@ describe('runCli', () => {
     [['migrate', '--migrate'], 'only for aevon serve'],
     [['help', 'deploy'], 'unknown command "deploy"'],
     [['serve', '--config'], 'argument missing'],
+    [['rebuild'], 'aevon rebuild needs --rule RULE'],
+    [['serve', '--rule', 'r'], 'only for aevon verify and aevon rebuild'],
+    [['rebuild', '--rule', 'r', '--principal', 'p'], '--principal is only for aevon verify'],
   ])('exits 2 with one stderr line for %j', async (argv, expected) => {
     const result = await run(argv);
     expect(result.code).toBe(exitCodes.usage);
@@ -64,6 +69,7 @@ describe('exit codes', () => {
     [new AevonError('AEV_CONFIG_INVALID', { reason: 'x' }), 2],
     [new AevonError('AEV_STORAGE_UNAVAILABLE', { reason: 'x' }), 3],
     [new AevonError('AEV_STORAGE_SCHEMA_MISMATCH', { expected: 2, actual: 1 }), 4],
+    [new AevonError('AEV_RULE_UNKNOWN', { rule: 'r' }), 2],
     [new AevonError('AEV_INTERNAL', {}), 1],
     [new Error('boom'), 1],
   ])('maps %s to %i', (error, code) => {

@@ -1,91 +1,20 @@
 // Goal: the built `aevon` command does what the seed's quick start says, on SQLite and on PostgreSQL, and shuts
 // down gracefully. Method: spawn `node packages/cli/dist/bin.js` (build first: `npx tsc -b`) in a temporary working
 // directory holding aevon.yaml (server.port 0) and the seed rule, and talk to it over real HTTP.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../../../test/support/postgres.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
 import { seedEvent, seedState, seedStatePath } from '../../../test/support/seed-quick-start.js';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const binPath = join(repoRoot, 'packages/cli/dist/bin.js');
-
-interface Run {
-  readonly child: ChildProcess;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exit: Promise<number | null>;
-}
-
-function runAevon(args: readonly string[], cwd: string, env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [binPath, ...args], {
-    cwd,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-async function runToEnd(args: readonly string[], cwd: string, env: Record<string, string> = {}) {
-  const run = runAevon(args, cwd, env);
-  const code = await run.exit;
-  return { code, stdout: run.stdout(), stderr: run.stderr() };
-}
-
-/** Starts `aevon serve` and resolves with its base URL once it prints the listening line. */
-async function serve(
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<Run & { readonly url: string }> {
-  const run = runAevon(['serve'], cwd, env);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const match = /listening on (http:\/\/\S+)/.exec(run.stdout());
-    if (match?.[1] !== undefined) return { ...run, url: match[1] };
-    if (run.child.exitCode !== null || Date.now() > deadline) {
-      run.child.kill('SIGKILL');
-      throw new Error(`aevon serve did not start:\n${run.stdout()}\n${run.stderr()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function stop(run: Run): Promise<number | null> {
-  run.child.kill('SIGTERM');
-  return run.exit;
-}
-
-function createWorkdir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'aevon-e2e-'));
-  mkdirSync(join(dir, 'config', 'aggregations'), { recursive: true });
-  mkdirSync(join(dir, 'schemas'));
-  copyFileSync(
-    join(repoRoot, 'config/aggregations/count_api_requests.yaml'),
-    join(dir, 'config/aggregations/count_api_requests.yaml'),
-  );
-  writeFileSync(
-    join(dir, 'aevon.yaml'),
-    'database:\n  dsn: "sqlite:./data/aevon.db"\naggregation:\n  cron_interval: "1s"\nserver:\n  port: 0\n',
-  );
-  return dir;
-}
-
-const postJson = (url: string, body: unknown) =>
-  fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+import {
+  assertCliBuilt,
+  createWorkdir,
+  postJson,
+  runToEnd,
+  serve,
+  stop,
+} from '../../../test/support/aevon-cli.js';
 
 /** Steps 3 to 5 of the seed's quick start, verbatim, plus the duplicate answer. */
 async function runQuickStart(url: string): Promise<void> {
@@ -115,9 +44,7 @@ async function checkSurvivesRestart(url: string): Promise<void> {
   expect(duplicate.status).toBe(409);
 }
 
-beforeAll(() => {
-  if (!existsSync(binPath)) throw new Error(`${binPath} is missing: run \`npx tsc -b\` first`);
-});
+beforeAll(assertCliBuilt);
 
 describe('aevon serve on SQLite', () => {
   let dir: string;

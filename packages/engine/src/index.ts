@@ -23,3 +23,18 @@ export type { ParsedStateQuery } from './state-query.js';
 export { buildStateResponse, parseStateQuery, stateRangeMsMax } from './state-query.js';
 export type { SweepOptions, SweepReport } from './sweeper.js';
 export { runSweep } from './sweeper.js';
+export type {
+  BucketDifference,
+  MaintenanceProgress,
+  RebuildOptions,
+  RebuildReport,
+  VerifyOptions,
+  VerifyReport,
+} from './maintenance.js';
+export {
+  maintenancePageEvents,
+  rebuildRule,
+  rebuildSwapAttemptsMax,
+  verifyDifferencesMaxDefault,
+  verifyState,
+} from './maintenance.js';

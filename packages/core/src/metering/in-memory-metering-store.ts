@@ -4,7 +4,14 @@ import { assert } from '../internal/assert.js';
 import type { Storage } from '../storage/storage.js';
 import type { StoredBucket } from './bucket-fold.js';
 import { mergeAggregate, principalStream } from './bucket-fold.js';
-import type { MeteringStore, StateReadQuery, StateSnapshot, TailEvent } from './metering-store.js';
+import type { BucketDelta } from './bucket-fold.js';
+import type {
+  MeteringStore,
+  OwnedBucket,
+  StateReadQuery,
+  StateSnapshot,
+  TailEvent,
+} from './metering-store.js';
 import {
   assertSweepStep,
   occurredInRange,
@@ -40,7 +47,7 @@ export function createInMemoryMeteringStore(
     Number.isSafeInteger(tailPageEvents) && tailPageEvents > 0,
     'tailPageEvents is a positive integer',
   );
-  const buckets = new Map<string, StoredBucket>();
+  const buckets = new Map<string, OwnedBucket>();
   let checkpoint: GlobalPosition | null = null;
   let isLocked = false;
   const keyOf = (rule: string, principalId: string, bucketStartMs: number): string =>
@@ -80,20 +87,35 @@ export function createInMemoryMeteringStore(
     }
   };
 
+  const merge = (deltas: readonly BucketDelta[]): void => {
+    for (const delta of deltas) {
+      const key = keyOf(delta.rule, delta.principalId, delta.bucketStartMs);
+      const merged = mergeAggregate(delta.operator, buckets.get(key), delta);
+      buckets.set(key, {
+        rule: delta.rule,
+        principalId: delta.principalId,
+        bucketStartMs: delta.bucketStartMs,
+        eventCount: merged.eventCount,
+        value: merged.value,
+      });
+    }
+  };
+  const deleteRule = (rule: string): number => {
+    let deleted = 0;
+    for (const [key, bucket] of buckets) {
+      if (bucket.rule !== rule) continue;
+      buckets.delete(key);
+      deleted += 1;
+    }
+    return deleted;
+  };
+
   return {
     loadCheckpoint: () => Promise.resolve(checkpoint),
     applySweep: (step) => {
       assertSweepStep(step);
       if (checkpoint !== step.previous) return Promise.resolve(false);
-      for (const delta of step.buckets) {
-        const key = keyOf(delta.rule, delta.principalId, delta.bucketStartMs);
-        const merged = mergeAggregate(delta.operator, buckets.get(key), delta);
-        buckets.set(key, {
-          bucketStartMs: delta.bucketStartMs,
-          eventCount: merged.eventCount,
-          value: merged.value,
-        });
-      }
+      merge(step.buckets);
       checkpoint = step.checkpoint;
       return Promise.resolve(true);
     },
@@ -104,10 +126,54 @@ export function createInMemoryMeteringStore(
       for (const [key, bucket] of buckets) {
         if (bucket.bucketStartMs < query.fromMs || bucket.bucketStartMs >= query.toMs) continue;
         if (key === keyOf(query.rule, query.principalId, bucket.bucketStartMs))
-          selected.push(bucket);
+          selected.push(storedOf(bucket));
       }
       selected.sort((a, b) => a.bucketStartMs - b.bucketStartMs);
       return { checkpoint: at, buckets: selected, tail: await readTail(query, at) };
+    },
+    readBuckets: (selection) => {
+      const rules = new Set(selection.rules);
+      const listed = [...buckets.values()].filter(
+        (bucket) =>
+          rules.has(bucket.rule) &&
+          (selection.principalId === undefined || bucket.principalId === selection.principalId),
+      );
+      listed.sort(compareOwnedBuckets);
+      return Promise.resolve({ checkpoint, buckets: listed });
+    },
+    mergeBuckets: (deltas) => {
+      merge(deltas);
+      return Promise.resolve();
+    },
+    deleteRule: (rule) => Promise.resolve(deleteRule(rule)),
+    replaceRule: (replacement) => {
+      if (checkpoint !== replacement.checkpoint) return Promise.resolve(false);
+      deleteRule(replacement.rule);
+      for (const [key, bucket] of [...buckets]) {
+        if (bucket.rule !== replacement.staging) continue;
+        buckets.delete(key);
+        const renamed = { ...bucket, rule: replacement.rule };
+        buckets.set(keyOf(renamed.rule, renamed.principalId, renamed.bucketStartMs), renamed);
+      }
+      return Promise.resolve(true);
+    },
+    countEventsThrough: async (through) => {
+      let count = 0;
+      let after: GlobalPosition | null = null;
+      for (;;) {
+        const page = await storage.readAll({
+          start: after,
+          startExclusive: after !== null,
+          end: through,
+          endExclusive: false,
+          limit: tailPageEvents,
+          direction: 'forward',
+        });
+        count += page.length;
+        const last = page[page.length - 1];
+        if (page.length < tailPageEvents || last === undefined) return count;
+        after = last.position;
+      }
     },
     withSweepLock: async (fn) => {
       if (isLocked) return { acquired: false };
@@ -120,4 +186,18 @@ export function createInMemoryMeteringStore(
     },
     close: () => Promise.resolve(),
   };
+}
+
+function storedOf(bucket: OwnedBucket): StoredBucket {
+  return {
+    bucketStartMs: bucket.bucketStartMs,
+    eventCount: bucket.eventCount,
+    value: bucket.value,
+  };
+}
+
+function compareOwnedBuckets(a: OwnedBucket, b: OwnedBucket): number {
+  if (a.rule !== b.rule) return a.rule < b.rule ? -1 : 1;
+  if (a.principalId !== b.principalId) return a.principalId < b.principalId ? -1 : 1;
+  return a.bucketStartMs - b.bucketStartMs;
 }

@@ -34,7 +34,11 @@ export {
   principalStreamPrefix,
 } from './bucket-fold.js';
 export type {
+  BucketListing,
+  BucketSelection,
   MeteringStore,
+  OwnedBucket,
+  RuleReplacement,
   StateReadQuery,
   StateSnapshot,
   SweepLockResult,
@@ -45,6 +49,7 @@ export {
   assertSweepStep,
   meteringCheckpointName,
   occurredInRange,
+  rebuildStagingName,
   tailEventsMaxDefault,
   tailPageEventsDefault,
   tailTooLargeError,

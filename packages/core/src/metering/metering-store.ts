@@ -52,6 +52,43 @@ export interface SweepStep {
   readonly checkpoint: GlobalPosition;
 }
 
+/** A stored pre-aggregate with the rule and principal it belongs to, as {@link MeteringStore.readBuckets} lists it. */
+export interface OwnedBucket extends StoredBucket {
+  readonly rule: string;
+  readonly principalId: string;
+}
+
+/** Which pre-aggregates {@link MeteringStore.readBuckets} lists: some rules, optionally of one principal. */
+export interface BucketSelection {
+  readonly rules: readonly string[];
+  readonly principalId?: string;
+}
+
+/** Pre-aggregates and the checkpoint they hold the events up to, read in one snapshot. */
+export interface BucketListing {
+  readonly checkpoint: GlobalPosition | null;
+  /** Grouped by rule and principal, ascending by bucket start within each (string order is the store's). */
+  readonly buckets: readonly OwnedBucket[];
+}
+
+/** What {@link MeteringStore.replaceRule} swaps: a staged rebuild in place of a rule's live pre-aggregates. */
+export interface RuleReplacement {
+  /** The live rule whose pre-aggregates are replaced. */
+  readonly rule: string;
+  /** The staging rule name whose buckets become the live rule's (see {@link rebuildStagingName}). */
+  readonly staging: string;
+  /** The checkpoint the staging holds every event up to; the swap applies only while the stored one equals it. */
+  readonly checkpoint: GlobalPosition | null;
+}
+
+/**
+ * The rule name under which a rebuild of `rule` stages its buckets: it holds `~` and `/`, which no rule name may
+ * contain, so no state query or sweep ever touches it.
+ */
+export function rebuildStagingName(rule: string): string {
+  return `~rebuild/${rule}`;
+}
+
 /** The outcome of {@link MeteringStore.withSweepLock}. */
 export type SweepLockResult<T> =
   { readonly acquired: true; readonly value: T } | { readonly acquired: false };
@@ -80,6 +117,27 @@ export interface MeteringStore {
    * when another holds it. The lock dies with its holder (PostgreSQL: a session advisory lock).
    */
   withSweepLock<T>(fn: () => Promise<T>): Promise<SweepLockResult<T>>;
+  /**
+   * Lists the selected pre-aggregates and the checkpoint in one consistent snapshot (verification). Holds the whole
+   * selection in memory: narrow it by principal for large stores.
+   */
+  readBuckets(selection: BucketSelection): Promise<BucketListing>;
+  /**
+   * Merges deltas into the pre-aggregates named by their `rule`, in one transaction, without moving the checkpoint.
+   * Only a rebuild uses it, on its staging name: live rules change through `applySweep` and `replaceRule` only.
+   */
+  mergeBuckets(deltas: readonly BucketDelta[]): Promise<void>;
+  /** Deletes every pre-aggregate of one rule name (a stale staging area); resolves to how many. */
+  deleteRule(rule: string): Promise<number>;
+  /**
+   * In one transaction, and only while the stored checkpoint equals `replacement.checkpoint` (serialised with
+   * `applySweep`): deletes the rule's pre-aggregates and renames the staging buckets to the rule. Readers see the
+   * old or the new buckets, never a mix.
+   * @returns true when swapped, false when the checkpoint had moved (nothing was written; stage more and retry).
+   */
+  replaceRule(replacement: RuleReplacement): Promise<boolean>;
+  /** How many events the log holds up to and including `through` (progress of a rebuild). */
+  countEventsThrough(through: GlobalPosition): Promise<number>;
   /** Releases what the store holds of its own (never the shared storage). */
   close(): Promise<void>;
 }

@@ -1,8 +1,12 @@
 import type {
   BucketDelta,
+  BucketListing,
+  BucketSelection,
   GlobalPosition,
   MeteringOperator,
   MeteringStore,
+  OwnedBucket,
+  RuleReplacement,
   StateReadQuery,
   StateSnapshot,
   StoredBucket,
@@ -119,6 +123,32 @@ export async function createPostgresMeteringStore(
           readSnapshot(c, sql, query, tailEventsMax),
         ),
       ),
+    readBuckets: (selection) =>
+      run('readBuckets', () =>
+        inTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (c) =>
+          selectBuckets(c, sql, selection),
+        ),
+      ),
+    mergeBuckets: (deltas) =>
+      run('mergeBuckets', () => inTransaction(pool, 'BEGIN', (c) => upsertBuckets(c, sql, deltas))),
+    deleteRule: (rule) =>
+      run('deleteRule', async () => {
+        const result = await pool.query(`DELETE FROM ${sql.preAggregates} WHERE rule = $1`, [rule]);
+        return result.rowCount ?? 0;
+      }),
+    replaceRule: (replacement) =>
+      run('replaceRule', () =>
+        inTransaction(pool, 'BEGIN', (c) => replaceRuleBuckets(c, sql, replacement)),
+      ),
+    countEventsThrough: (through) =>
+      run('countEventsThrough', async () => {
+        const { txId, seq } = parsePostgresPosition(through, 'through');
+        const result = await pool.query<{ count: string }>(
+          `SELECT count(*)::text AS count FROM ${sql.events} WHERE (tx_id, seq) <= ($1::xid8, $2::bigint)`,
+          [txId.toString(), seq.toString()],
+        );
+        return Number(result.rows[0]?.count ?? '0');
+      }),
     withSweepLock: (fn) => withSessionLock(pool, sql.ownerLockKey, fn),
     close: async () => undefined,
   };
@@ -164,6 +194,63 @@ async function applyStep(client: PoolClient, sql: Sql, step: SweepStep): Promise
   );
   assert((await selectCheckpoint(client, sql)) === step.checkpoint, 'the checkpoint was saved');
   return true;
+}
+
+async function selectBuckets(
+  client: PoolClient,
+  sql: Sql,
+  selection: BucketSelection,
+): Promise<BucketListing> {
+  const checkpoint = await selectCheckpoint(client, sql);
+  const result = await client.query<{
+    rule: string;
+    principal_id: string;
+    bucket_start: string;
+    event_count: string;
+    value: string;
+  }>(
+    `SELECT p.rule, p.principal_id, p.bucket_start::text AS bucket_start,
+            p.event_count::text AS event_count, p.value::text AS value
+     FROM ${sql.preAggregates} AS p
+     WHERE p.rule = ANY($1::text[]) AND ($2::text IS NULL OR p.principal_id = $2)
+     ORDER BY p.rule, p.principal_id, p.bucket_start`,
+    [selection.rules, selection.principalId ?? null],
+  );
+  const buckets = result.rows.map((row): OwnedBucket => ({
+    rule: row.rule,
+    principalId: row.principal_id,
+    ...toStoredBucket(row),
+  }));
+  return { checkpoint, buckets };
+}
+
+/**
+ * Swaps a staged rebuild in: waits for the step lock (so no sweep step commits meanwhile), checks the checkpoint,
+ * deletes the rule's buckets and renames the staging buckets to it.
+ */
+async function replaceRuleBuckets(
+  client: PoolClient,
+  sql: Sql,
+  replacement: RuleReplacement,
+): Promise<boolean> {
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [sql.stepLockKey]);
+  if ((await selectCheckpoint(client, sql)) !== replacement.checkpoint) return false;
+  await client.query(`DELETE FROM ${sql.preAggregates} WHERE rule = $1`, [replacement.rule]);
+  await client.query(`UPDATE ${sql.preAggregates} SET rule = $1 WHERE rule = $2`, [
+    replacement.rule,
+    replacement.staging,
+  ]);
+  return true;
+}
+
+function toStoredBucket(row: {
+  readonly bucket_start: string;
+  readonly event_count: string;
+  readonly value: string;
+}): StoredBucket {
+  const value = parseDecimal(row.value);
+  assert(value !== null, 'a stored pre-aggregate value is a decimal');
+  return { bucketStartMs: Number(row.bucket_start), eventCount: Number(row.event_count), value };
 }
 
 const mergeByOperator: Readonly<Record<MeteringOperator, string>> = {
@@ -213,11 +300,7 @@ async function readSnapshot(
      ORDER BY p.bucket_start`,
     [query.rule, query.principalId, String(query.fromMs), String(query.toMs)],
   );
-  const buckets = result.rows.map((row): StoredBucket => {
-    const value = parseDecimal(row.value);
-    assert(value !== null, 'a stored pre-aggregate value is a decimal');
-    return { bucketStartMs: Number(row.bucket_start), eventCount: Number(row.event_count), value };
-  });
+  const buckets = result.rows.map(toStoredBucket);
   return {
     checkpoint,
     buckets,

@@ -1,7 +1,11 @@
 import type {
   BucketDelta,
+  BucketListing,
+  BucketSelection,
   GlobalPosition,
   MeteringStore,
+  OwnedBucket,
+  RuleReplacement,
   StateReadQuery,
   StateSnapshot,
   StoredBucket,
@@ -65,6 +69,11 @@ interface BucketRow {
   readonly value: string;
 }
 
+interface OwnedBucketRow extends BucketRow {
+  readonly rule: string;
+  readonly principal_id: string;
+}
+
 interface TailRow {
   readonly position: bigint;
   readonly occurred_at: string;
@@ -117,6 +126,21 @@ export function createSqliteMeteringStore(
        WHERE stream = ? AND type = ? AND position > ? ORDER BY position LIMIT ?`,
     )
     .safeIntegers(true);
+
+  const selectOwnedBuckets = db
+    .prepare<[string, string | null, string | null], OwnedBucketRow>(
+      `SELECT rule, principal_id, bucket_start, event_count, value FROM pre_aggregates
+       WHERE rule IN (SELECT value FROM json_each(?)) AND (? IS NULL OR principal_id = ?)
+       ORDER BY rule, principal_id, bucket_start`,
+    )
+    .safeIntegers(true);
+  const deleteRuleBuckets = db.prepare<[string]>('DELETE FROM pre_aggregates WHERE rule = ?');
+  const renameRuleBuckets = db.prepare<[string, string]>(
+    'UPDATE pre_aggregates SET rule = ? WHERE rule = ?',
+  );
+  const countEvents = db
+    .prepare<[bigint], number>('SELECT count(*) FROM events WHERE position <= ?')
+    .pluck();
 
   const loadCheckpoint = (): GlobalPosition | null => {
     const stored = selectCheckpoint.get(meteringCheckpointName);
@@ -189,11 +213,46 @@ export function createSqliteMeteringStore(
       })
       .deferred();
 
+  const readBuckets = (selection: BucketSelection): BucketListing =>
+    db
+      .transaction((): BucketListing => {
+        const checkpoint = loadCheckpoint();
+        const rows = selectOwnedBuckets.all(
+          JSON.stringify(selection.rules),
+          selection.principalId ?? null,
+          selection.principalId ?? null,
+        );
+        const buckets = rows.map((row): OwnedBucket => ({
+          rule: row.rule,
+          principalId: row.principal_id,
+          ...toBucket(row),
+        }));
+        return { checkpoint, buckets };
+      })
+      .deferred();
+
+  const replaceRule = (replacement: RuleReplacement): boolean =>
+    storage.transaction(() => {
+      if (loadCheckpoint() !== replacement.checkpoint) return false;
+      deleteRuleBuckets.run(replacement.rule);
+      renameRuleBuckets.run(replacement.rule, replacement.staging);
+      return true;
+    });
+
   let isSweeping = false;
   return {
     loadCheckpoint: async () => loadCheckpoint(),
     applySweep: async (step) => applySweep(step),
     readState: async (query) => readState(query),
+    readBuckets: async (selection) => readBuckets(selection),
+    mergeBuckets: async (deltas) => {
+      storage.transaction(() => {
+        for (const delta of deltas) mergeDelta(delta);
+      });
+    },
+    deleteRule: async (rule) => storage.transaction(() => deleteRuleBuckets.run(rule).changes),
+    replaceRule: async (replacement) => replaceRule(replacement),
+    countEventsThrough: async (through) => countEvents.get(BigInt(through)) ?? 0,
     withSweepLock: async (fn) => {
       if (isSweeping) return { acquired: false };
       isSweeping = true;
