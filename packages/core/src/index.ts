@@ -60,5 +60,19 @@ export { GroupCommitter } from './event-store/group-commit.js';
 export type { GroupCommitSchedule } from './event-store/group-commit.js';
 
 // Metering: exact decimals, 1-minute buckets, rule evaluation and the MeteringStore SPI (no I/O).
+export type { CommitSignal } from './subscription/commit-signal.js';
+export { createCommitSignal } from './subscription/commit-signal.js';
+export type { StreamMatcher } from './subscription/stream-pattern.js';
+export { compileStreamPattern, streamPatternLengthMax } from './subscription/stream-pattern.js';
+export type {
+  AbortSignalLike,
+  AppendWaiter,
+  SubscribeOptions,
+  SubscriptionFilter,
+  SubscriptionLog,
+  SubscriptionMessage,
+  SubscriptionStart,
+} from './subscription/subscription.js';
+export { matches as matchesSubscriptionFilter, subscribe } from './subscription/subscription.js';
 // Its own index lists every export once.
 export * from './metering/index.js';

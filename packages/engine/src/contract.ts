@@ -1,6 +1,7 @@
 // The contract between the metering engine (@aevon/engine) and its callers (server, cli). Written first so that both
 // sides can be built at once; the engine's index.ts re-exports these types.
-import type { Clock, EventStore, MeteringStore } from '@aevon/core';
+import type { Clock, EventStore, MeteringStore, SubscriptionMessage } from '@aevon/core';
+import type { SubscriptionRequest } from './subscriptions.js';
 
 /** The aggregation operators of a rule. */
 export type RuleOperator = 'count' | 'sum' | 'min' | 'max';
@@ -82,6 +83,15 @@ export interface MeteringEngine {
   sweep(): Promise<number>;
   /** Starts the periodic scheduler (every `cronIntervalMs`). */
   start(): void;
+  /**
+   * Opens a catch-up subscription on the log (history, then live; see core's `subscribe`): validated first, so a bad
+   * request rejects here. It ends when `signal` aborts or the engine closes.
+   * @throws AEV_REQUEST_INVALID.
+   */
+  openSubscription(
+    request: SubscriptionRequest,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<SubscriptionMessage>>;
   /** Checks the database answers (readiness). @throws AEV_STORAGE_UNAVAILABLE. */
   ready(): Promise<void>;
   /**
@@ -111,6 +121,8 @@ export interface MeteringEngineOptions {
    * period (SIGTERM then SIGKILL). Default: {@link shutdownSweepMsDefault}.
    */
   readonly shutdownSweepMs?: number;
+  /** How often a live subscription re-reads the log without an in-process wake-up. Default: 250 ms. */
+  readonly subscriptionPollMs?: number;
 }
 
 /** 10 s: well inside the 30 s grace period most supervisors give between SIGTERM and SIGKILL. */

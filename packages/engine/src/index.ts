@@ -38,3 +38,11 @@ export {
   verifyDifferencesMaxDefault,
   verifyState,
 } from './maintenance.js';
+export type { SubscriptionRequest } from './subscriptions.js';
+export {
+  createAppendWaiter,
+  openSubscription,
+  subscriptionFilterValuesMax,
+  subscriptionPageEvents,
+  subscriptionPollMsDefault,
+} from './subscriptions.js';

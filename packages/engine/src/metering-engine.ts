@@ -9,6 +9,11 @@ import { compileSchemas } from './schema-validator.js';
 import { buildStateResponse, parseStateQuery } from './state-query.js';
 import type { SweepOptions, SweepReport } from './sweeper.js';
 import { runSweep } from './sweeper.js';
+import {
+  createAppendWaiter,
+  openSubscription,
+  subscriptionPollMsDefault,
+} from './subscriptions.js';
 
 /** Events per log page a sweep reads (capped by the store's read page maximum). */
 export const sweepPageEventsDefault = 1_000;
@@ -47,6 +52,12 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
   let isStarted = false;
   let isClosed = false;
   let closing: Promise<void> | null = null;
+  // Ends every open subscription when the engine closes.
+  const closed = new AbortController();
+  const waiter = createAppendWaiter(
+    store.commits,
+    options.subscriptionPollMs ?? subscriptionPollMsDefault,
+  );
 
   const sweepReport = (deadline?: SweepOptions['deadline']): Promise<SweepReport> => {
     const run = chain.then(() =>
@@ -117,6 +128,8 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
       return buildStateResponse(query, snapshot, clock.nowMs());
     },
     sweep: async () => (await sweepReport()).folded,
+    openSubscription: (request, signal) =>
+      openSubscription(store, waiter, request, AbortSignal.any([signal, closed.signal])),
     start: () => {
       if (isStarted || isClosed) return;
       isStarted = true;
@@ -137,6 +150,7 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
     close: () => {
       closing ??= (async () => {
         isClosed = true;
+        closed.abort();
         if (timer !== null) clearTimeout(timer);
         timer = null;
         try {

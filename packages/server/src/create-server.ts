@@ -8,6 +8,7 @@ import { transportStatus } from './http/status-by-code.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerStateRoutes } from './routes/state.js';
+import { registerSubscriptionRoutes } from './routes/subscriptions.js';
 
 /** Default body limit of a single-event request: 1 MiB. */
 export const defaultBodyLimitBytes = 1024 * 1024;
@@ -79,6 +80,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     batchEventsMax: options.batchEventsMax ?? defaultBatchEventsMax,
   });
   registerStateRoutes(app, options.engine);
+  registerSubscriptionRoutes(app, options.engine);
   registerHealthRoutes(app, options.engine);
   registerMethodNotAllowed(app);
   return app;
@@ -143,6 +145,8 @@ const allowedMethodsByUrl: ReadonlyArray<readonly [string, readonly string[]]> =
   ['/v1/aggregates/:principal_id', ['GET', 'HEAD']],
   ['/health', ['GET', 'HEAD']],
   ['/ready', ['GET', 'HEAD']],
+  ['/v1/subscriptions', ['GET']],
+  ['/subscriptions', ['GET']],
 ];
 const allMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 

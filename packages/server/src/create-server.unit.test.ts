@@ -87,6 +87,10 @@ function createStubEngine(): StubEngine {
       return stateResponse;
     },
     sweep: async () => 0,
+    openSubscription: async () => {
+      if (engine.failure !== undefined) throw engine.failure;
+      return (async function* () {})();
+    },
     start: () => undefined,
     ready: async () => {
       if (engine.failure !== undefined) throw engine.failure;

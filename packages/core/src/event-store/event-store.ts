@@ -25,6 +25,8 @@ import { createLimits } from '../limits.js';
 import type { Random } from '../random.js';
 import { randomUuid } from '../random.js';
 import type { AppendBatch, AppendResult, Storage, StreamAppend } from '../storage/storage.js';
+import type { CommitSignal } from '../subscription/commit-signal.js';
+import { createCommitSignal } from '../subscription/commit-signal.js';
 import { GroupCommitter } from './group-commit.js';
 import type { GroupCommitSchedule } from './group-commit.js';
 
@@ -103,6 +105,8 @@ export interface EventStore {
   headPosition(): Promise<GlobalPosition | null>;
   /** Batches waiting for a group commit. */
   readonly queuedBatches: number;
+  /** Appends committed through this store: wakes in-process subscriptions (see `subscribe`). */
+  readonly commits: CommitSignal;
   /** Stops taking appends, waits for those in flight, then closes the storage. */
   close(): Promise<void>;
 }
@@ -112,6 +116,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
   const { storage, clock, random } = options;
   const limits = createLimits(options.limits);
   const committer = new GroupCommitter(storage, limits, options.scheduleGroupCommit);
+  const commits = createCommitSignal();
   let closing = false;
 
   const prepare = (event: PendingEvent, recordedAt: string): PreparedEvent => {
@@ -193,7 +198,9 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     if (closing)
       throw new AevonError('AEV_STORAGE_UNAVAILABLE', { reason: 'the event store is closing' });
     const { batch, count } = prepareBatch(parts);
-    return committer.submit(batch, count);
+    const result = await committer.submit(batch, count);
+    commits.committed();
+    return result;
   };
 
   const checkStream = (stream: StreamId): StreamId =>
@@ -249,6 +256,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     get queuedBatches() {
       return committer.queuedBatches;
     },
+    commits,
     close: async () => {
       closing = true;
       await committer.idle();

@@ -1,0 +1,124 @@
+import type {
+  AppendWaiter,
+  CommitSignal,
+  EventStore,
+  StreamMatcher,
+  SubscriptionMessage,
+  SubscriptionStart,
+} from '@aevon/core';
+import {
+  asGlobalPosition,
+  compileStreamPattern,
+  invalidRequest,
+  principalStream,
+  subscribe,
+} from '@aevon/core';
+import { clearTimeout, setTimeout as startTimer } from 'node:timers';
+
+/** Default poll interval of a live subscription with no in-process wake-up: 250 ms. */
+export const subscriptionPollMsDefault = 250;
+/** Events per log read of a subscription: it holds at most one such page in memory. */
+export const subscriptionPageEvents = 500;
+/** Stream patterns, event types and principals one subscription may name, each. */
+export const subscriptionFilterValuesMax = 32;
+
+/** A subscription request as it arrives over HTTP (query parameters), unvalidated. */
+export interface SubscriptionRequest {
+  /** `start`, `end` (the default) or a position to resume after. */
+  readonly from?: unknown;
+  /** Stream path patterns (`/accounts/*`, `/accounts/**`); one string or a list. */
+  readonly streams?: unknown;
+  /** Event types; one string or a list. */
+  readonly types?: unknown;
+  /** Metering principals: their `principals/<id>` streams, matched exactly; one string or a list. */
+  readonly principals?: unknown;
+}
+
+/**
+ * An {@link AppendWaiter} on an event store's commit signal: wakes at once on an append committed in this process,
+ * else after `pollMs` (appends by other processes, and events still behind PostgreSQL's read watermark).
+ */
+export function createAppendWaiter(commits: CommitSignal, pollMs: number): AppendWaiter {
+  return {
+    sequence: () => commits.sequence(),
+    waitBeyond: (seen, signal) =>
+      new Promise<void>((resolve) => {
+        if (commits.sequence() > seen || signal.aborted) {
+          resolve();
+          return;
+        }
+        const done = (): void => {
+          removeCommitListener();
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const removeCommitListener = commits.onCommit(done);
+        const timer = startTimer(done, pollMs);
+        signal.addEventListener('abort', done, { once: true });
+      }),
+  };
+}
+
+/**
+ * Validates a subscription request and opens it on the log: the start position is checked with a first read, so a
+ * bad one fails here (a 400) rather than in the middle of a stream.
+ * @throws AEV_REQUEST_INVALID for a bad `from`, pattern, type or principal, or too many of them.
+ */
+export async function openSubscription(
+  store: EventStore,
+  waiter: AppendWaiter,
+  request: SubscriptionRequest,
+  signal: AbortSignal,
+): Promise<AsyncIterable<SubscriptionMessage>> {
+  const from = parseStart(request.from);
+  const streams: StreamMatcher[] = [];
+  for (const pattern of stringList(request.streams, 'stream'))
+    streams.push(compileStreamPattern(pattern));
+  for (const principal of stringList(request.principals, 'principal')) {
+    const stream = principalStream(principal);
+    streams.push((candidate) => candidate === stream);
+  }
+  const types = stringList(request.types, 'type');
+  if (typeof from === 'object') {
+    await store.readAllPage({ start: from.after, startExclusive: true, limit: 1 });
+  }
+  return subscribe({
+    log: store,
+    from,
+    filter: {
+      ...(streams.length === 0 ? {} : { streams }),
+      ...(types.length === 0 ? {} : { types: new Set(types) }),
+    },
+    waiter,
+    signal,
+    pageEvents: Math.min(subscriptionPageEvents, store.limits.readPageEventsMax),
+  });
+}
+
+// Positions of the SQLite and in-memory logs (20 digits) and of PostgreSQL (20 digits, '-', 20 digits); the engine
+// checks the rest with a first read.
+const positionPattern = /^\d{20}(-\d{20})?$/;
+
+function parseStart(from: unknown): SubscriptionStart {
+  if (from === undefined || from === 'end') return 'end';
+  if (from === 'start') return 'start';
+  if (typeof from === 'string' && positionPattern.test(from)) {
+    return { after: asGlobalPosition(from) };
+  }
+  throw invalidRequest('must be start, end, or a position from an earlier subscription', 'from');
+}
+
+function stringList(value: unknown, field: string): string[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length > subscriptionFilterValuesMax) {
+    throw invalidRequest(`at most ${subscriptionFilterValuesMax} values`, field);
+  }
+  return list.map((item) => {
+    if (typeof item !== 'string' || item.length === 0 || item.length > 512) {
+      throw invalidRequest('must be a non-empty string of at most 512 characters', field);
+    }
+    return item;
+  });
+}

@@ -1,0 +1,248 @@
+// Goal: Server-Sent Events subscriptions over a real socket: history then live in order, filters, resume with
+// Last-Event-ID without loss or duplicate, a restart of the server under a live subscription, and coded 4xx answers
+// for bad requests before any stream starts. Method: the metering engine on a SQLite file, a listening Fastify
+// server, and fetch reading the event stream.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEventStore, createManualClock, createSeededRandom } from '@aevon/core';
+import type { MeteringEngine } from '@aevon/engine';
+import { createMeteringEngine } from '@aevon/engine';
+import { createSqliteMeteringStore, createSqliteStorage } from '@aevon/sqlite';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createServer } from './create-server.js';
+
+interface Running {
+  readonly app: FastifyInstance;
+  readonly engine: MeteringEngine;
+  readonly url: string;
+}
+
+let dir: string;
+let running: Running | null = null;
+let eventCounter = 0;
+
+async function start(): Promise<Running> {
+  const clock = createManualClock(Date.parse('2026-02-12T00:00:00Z'));
+  const storage = createSqliteStorage({ path: join(dir, 'aevon.db') });
+  const store = createEventStore({
+    storage,
+    clock,
+    random: createSeededRandom(1),
+    scheduleGroupCommit: (begin) => setImmediate(begin),
+  });
+  const engine = createMeteringEngine({
+    store,
+    metering: createSqliteMeteringStore(storage),
+    clock,
+    rules: [{ name: 'count_api_requests', sourceEvent: 'api.request', operator: 'count' }],
+    schemas: new Map(),
+    cronIntervalMs: 60_000,
+    subscriptionPollMs: 20,
+  });
+  const app = createServer({ engine });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  running = { app, engine, url };
+  return running;
+}
+
+async function stopServer(server: Running): Promise<void> {
+  const closing = server.app.close();
+  // fetch's pool may hold a connection it opened but never sent a request on, which Node does not count as idle
+  // and keeps until its headers timeout. Once every stream had time to end on its own, drop what is left (a stream
+  // still open then would fail its reader, so this cannot hide a stream that outlives the shutdown).
+  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 500))]);
+  server.app.server.closeAllConnections();
+  await closing;
+  await server.engine.close();
+  if (running === server) running = null;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'aevon-sse-'));
+});
+afterEach(async () => {
+  if (running !== null) await stopServer(running);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function ingest(url: string, principal: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    eventCounter += 1;
+    const id = `evt-${eventCounter}`;
+    const response = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id,
+        principal_id: principal,
+        type: i % 2 === 0 ? 'api.request' : 'api.other',
+        schema_version: 0,
+        occurred_at: '2026-02-11T10:30:00Z',
+        data: {},
+      }),
+    });
+    expect(response.status).toBe(202);
+    ids.push(id);
+  }
+  return ids;
+}
+
+interface Frame {
+  readonly id: string | null;
+  readonly event: string;
+  readonly data: Record<string, unknown>;
+}
+
+/** Opens an SSE stream and reads frames until `until` says stop; then cancels the stream. */
+async function readFrames(
+  url: string,
+  until: (frames: readonly Frame[]) => boolean,
+  headers: Record<string, string> = {},
+  onFrame?: (frame: Frame) => Promise<void>,
+): Promise<Frame[]> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 20_000);
+  const response = await fetch(url, { headers, signal: controller.signal });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+  const reader = response.body?.getReader();
+  if (reader === undefined) throw new Error('no body');
+  const decoder = new TextDecoder();
+  const frames: Frame[] = [];
+  let buffer = '';
+  try {
+    while (!until(frames)) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      let end = buffer.indexOf('\n\n');
+      while (end !== -1) {
+        const frame = parseFrame(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (frame !== null) {
+          frames.push(frame);
+          await onFrame?.(frame);
+          if (until(frames)) break;
+        }
+        end = buffer.indexOf('\n\n');
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+  return frames;
+}
+
+function parseFrame(text: string): Frame | null {
+  let id: string | null = null;
+  let event = 'message';
+  let data: string | null = null;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('id: ')) id = line.slice(4);
+    else if (line.startsWith('event: ')) event = line.slice(7);
+    else if (line.startsWith('data: ')) data = line.slice(6);
+  }
+  return data === null ? null : { id, event, data: JSON.parse(data) as Record<string, unknown> };
+}
+
+const eventIds = (frames: readonly Frame[]) =>
+  frames.filter((f) => f.event === 'event').map((f) => f.data['id']);
+
+describe('GET /v1/subscriptions (SSE)', () => {
+  it('streams the history, a live marker, then new events, each with its position as id', async () => {
+    const server = await start();
+    const before = await ingest(server.url, 'alice', 4);
+    let after: string[] = [];
+    const frames = await readFrames(
+      `${server.url}/v1/subscriptions?from=start`,
+      (all) => eventIds(all).length === 7,
+      {},
+      async (frame) => {
+        if (frame.event === 'live') after = await ingest(server.url, 'bob', 3);
+      },
+    );
+    expect(eventIds(frames)).toEqual([...before, ...after]);
+    expect(frames.findIndex((f) => f.event === 'live')).toBe(4);
+    const first = frames[0];
+    expect(first?.id).toBe(first?.data['position']);
+    expect(first?.data).toMatchObject({
+      stream: 'principals/alice',
+      revision: '0',
+      type: 'api.request',
+      occurred_at: '2026-02-11T10:30:00Z',
+      data: {},
+    });
+  });
+
+  it('filters by principal, stream pattern and type, with checkpoints for what it skipped', async () => {
+    const server = await start();
+    await ingest(server.url, 'alice', 4);
+    const bob = await ingest(server.url, 'bob', 4);
+    await ingest(server.url, 'carol', 2);
+    const byPrincipal = await readFrames(
+      `${server.url}/v1/subscriptions?from=start&principal=bob&type=api.request`,
+      (all) => all.some((f) => f.event === 'live'),
+    );
+    expect(eventIds(byPrincipal)).toEqual([bob[0], bob[2]]);
+    const checkpoint = byPrincipal.at(-2);
+    expect(checkpoint?.event).toBe('checkpoint');
+    expect(checkpoint?.id).toBe(byPrincipal.at(-1)?.data['position']);
+    const byPattern = await readFrames(
+      `${server.url}/subscriptions?from=start&stream=/principals/*&stream=other/**`,
+      (all) => all.some((f) => f.event === 'live'),
+    );
+    expect(eventIds(byPattern)).toHaveLength(10);
+  });
+
+  it('resumes after Last-Event-ID with no loss and no duplicate, across a server restart', async () => {
+    const first = await start();
+    const written = await ingest(first.url, 'alice', 6);
+    const part = await readFrames(
+      `${first.url}/v1/subscriptions?from=start`,
+      (all) => eventIds(all).length === 3,
+    );
+    const lastId = part.filter((f) => f.event === 'event').at(-1)?.id;
+    expect(lastId).toBeDefined();
+    // The server goes down while a subscriber is live; it must end the stream rather than hang the shutdown.
+    const live = readFrames(`${first.url}/v1/subscriptions?from=end`, () => false);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await stopServer(first);
+    await live;
+    const second = await start();
+    written.push(...(await ingest(second.url, 'alice', 2)));
+    const rest = await readFrames(
+      `${second.url}/v1/subscriptions?from=start`,
+      (all) => all.some((f) => f.event === 'live'),
+      { 'last-event-id': lastId ?? '' },
+    );
+    expect([...eventIds(part), ...eventIds(rest)]).toEqual(written);
+  });
+
+  it.each([
+    ['from=yesterday', 'from'],
+    ['stream=/a/b**', 'stream'],
+    ['stream=', 'stream'],
+  ])('answers %s with a 400 problem before any stream', async (query, field) => {
+    const server = await start();
+    const response = await fetch(`${server.url}/v1/subscriptions?${query}`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(await response.json()).toMatchObject({
+      code: 'AEV_REQUEST_INVALID',
+      details: { field },
+    });
+  });
+
+  it('answers HEAD and POST with 405 and Allow: GET', async () => {
+    const server = await start();
+    for (const method of ['HEAD', 'POST']) {
+      const response = await fetch(`${server.url}/v1/subscriptions`, { method });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('GET');
+    }
+  });
+});
