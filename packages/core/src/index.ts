@@ -62,3 +62,6 @@ export type { GroupCommitSchedule } from './event-store/group-commit.js';
 // Metering: exact decimals, 1-minute buckets, rule evaluation and the MeteringStore SPI (no I/O).
 // Its own index lists every export once.
 export * from './metering/index.js';
+
+// API keys: key format, scopes and the ApiKeyStore SPI (no I/O; hashing and comparison live in the server).
+export * from './api-keys/index.js';
