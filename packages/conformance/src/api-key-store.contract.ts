@@ -138,9 +138,10 @@ export function describeApiKeyStoreContract(name: string, factory: ApiKeyStoreFa
     });
 
     it('shows keys created and revoked through one store to another on the same database', async () => {
-      await withKeyStore(factory, async ({ store, openAnother }) => {
+      await withKeyStore(factory, async (fixture) => {
+        const { store } = fixture;
         // Given: a second node on the same database
-        const other = await openAnother();
+        const other = await fixture.openAnother();
         expect(await other.hasAnyKey()).toBe(false);
         // When
         await store.create(keyRecord(1));
