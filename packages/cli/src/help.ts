@@ -1,5 +1,5 @@
 /** The commands of `aevon`. */
-export const commandNames = ['serve', 'migrate', 'help'] as const;
+export const commandNames = ['serve', 'migrate', 'keys', 'help'] as const;
 
 /** One of {@link commandNames}. */
 export type CommandName = (typeof commandNames)[number];
@@ -16,6 +16,7 @@ Aevon: an event-sourced state platform. One append-only log; derived state on to
 Commands:
   serve     start the HTTP server and the aggregation scheduler
   migrate   create or upgrade the database schema, then exit
+  keys      create, list or revoke API keys (aevon keys create --scope events:write)
   help      show help for a command (aevon help serve)
 
 Options:
@@ -45,6 +46,24 @@ Applies pending schema migrations to the database of database.dsn, then exits. F
 file (and its folder) if needed.
 
 ${commonOptions}`,
+  keys: `Usage: aevon keys create --scope SCOPE [--scope SCOPE ...] [--name NAME] [options]
+       aevon keys list [options]
+       aevon keys revoke ID [options]
+
+Manages the API keys of the database of database.dsn: every aevon serve on that database checks them.
+Once a key exists, every route but /health and /ready needs "Authorization: Bearer <key>" (auth.required:
+auto); revoking keys never turns that off. A server sees a new or revoked key within 1 second.
+
+  create   prints the new key (aev_<id>_<secret>) once on stdout; only a hash of it is stored
+  list     id, name, scopes, created and revoked time of every key (never the key)
+  revoke   revokes the key with this id; an unknown id exits 1 (AEV_NOT_FOUND)
+
+Scopes: events:write (POST /v1/events, /v1/ingest, /v1/events/batch), state:read (GET /v1/state,
+/v1/aggregates), admin (everything).
+
+${commonOptions}
+      --scope SCOPE   (create) a scope of the key; repeat for several
+      --name NAME     (create) a label for people, at most 100 characters`,
   help: `Usage: aevon help [command]
 
 Shows the general help, or the help of one command.`,

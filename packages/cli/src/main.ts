@@ -1,4 +1,7 @@
 import { parseArgs } from 'node:util';
+import type { ApiKeyScope } from '@aevon/core';
+import { apiKeyScopes, assert, checkApiKeyName, isApiKeyScope } from '@aevon/core';
+import type { KeysRequest } from './commands/keys.js';
 import { exitCodeForError, exitCodes, formatErrorLine } from './exit-codes.js';
 import type { CommandName } from './help.js';
 import { commandHelp, commandNames, generalHelp } from './help.js';
@@ -21,6 +24,10 @@ interface ParsedArgs {
   readonly isHelp: boolean;
   readonly isVersion: boolean;
   readonly isMigrate: boolean;
+  /** `--scope` values, in order (`aevon keys create`). */
+  readonly scopes: readonly string[];
+  /** `--name` (`aevon keys create`). */
+  readonly name: string | undefined;
 }
 
 /**
@@ -62,6 +69,12 @@ export async function runCli(
     const { loadConfig } = await import('./config/load-config.js');
     const configFile = args.config === undefined ? {} : { configFile: args.config };
     const config = await loadConfig({ cwd: environment.cwd, env: environment.env, ...configFile });
+    if (args.command === 'keys') {
+      const request = keysRequest(args);
+      assert(typeof request !== 'string', 'keys arguments were checked before');
+      const { runKeys } = await import('./commands/keys.js');
+      return await runKeys(config, environment, request);
+    }
     if (args.command === 'migrate') {
       const { runMigrate } = await import('./commands/migrate.js');
       return await runMigrate(config, environment);
@@ -82,6 +95,8 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
       migrate: { type: 'boolean' },
+      scope: { type: 'string', multiple: true },
+      name: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -93,6 +108,8 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
     isHelp: values.help === true,
     isVersion: values.version === true,
     isMigrate: values.migrate === true,
+    scopes: values.scope ?? [],
+    name: values.name,
   };
 }
 
@@ -109,9 +126,53 @@ function checkUsage(command: CommandName, args: ParsedArgs): string | null {
       return `unknown command ${JSON.stringify(topic)}`;
     return null;
   }
+  if (command === 'keys') {
+    if (args.isHelp) return null;
+    const request = keysRequest(args);
+    return typeof request === 'string' ? request : null;
+  }
+  if (args.scopes.length > 0) return 'option --scope is only for aevon keys create';
+  if (args.name !== undefined) return 'option --name is only for aevon keys create';
   if (args.operands.length > 0) return `unexpected argument ${JSON.stringify(args.operands[0])}`;
   if (args.isMigrate && command !== 'serve') return `option --migrate is only for aevon serve`;
   return null;
+}
+
+const keysActions = ['create', 'list', 'revoke'] as const;
+
+/** The request of `aevon keys ...`, or a usage error. */
+function keysRequest(args: ParsedArgs): KeysRequest | string {
+  const [action, ...rest] = args.operands;
+  if (action === undefined) return 'keys needs an action: create, list or revoke';
+  if (!(keysActions as readonly string[]).includes(action))
+    return `unknown keys action ${JSON.stringify(action)}; use create, list or revoke`;
+  if (args.isMigrate) return 'option --migrate is only for aevon serve';
+  if (action !== 'create' && args.scopes.length > 0)
+    return 'option --scope is only for aevon keys create';
+  if (action !== 'create' && args.name !== undefined)
+    return 'option --name is only for aevon keys create';
+  if (action === 'revoke') {
+    if (rest.length !== 1) return 'keys revoke takes one key id (see aevon keys list)';
+    return { action, id: rest[0] ?? '' };
+  }
+  if (rest.length > 0) return `unexpected argument ${JSON.stringify(rest[0])}`;
+  if (action === 'list') return { action };
+  return createRequest(args);
+}
+
+function createRequest(args: ParsedArgs): KeysRequest | string {
+  if (args.scopes.length === 0)
+    return `keys create needs at least one --scope (${apiKeyScopes.join(', ')})`;
+  const scopes: ApiKeyScope[] = [];
+  for (const scope of args.scopes) {
+    if (!isApiKeyScope(scope))
+      return `unknown scope ${JSON.stringify(scope)}; use ${apiKeyScopes.join(', ')}`;
+    scopes.push(scope);
+  }
+  const name = args.name ?? '';
+  const problem = checkApiKeyName(name);
+  if (problem !== null) return `--name ${problem}`;
+  return { action: 'create', scopes, name };
 }
 
 function printHelp(args: ParsedArgs, environment: CliEnvironment): number {

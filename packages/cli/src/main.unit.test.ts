@@ -23,6 +23,7 @@ describe('runCli', () => {
       const result = await run([flag]);
       expect(result.code).toBe(0);
       expect(result.out).toContain('Usage: aevon <command>');
+      expect(result.out).toContain('keys      create, list or revoke API keys');
     },
   );
 
@@ -30,6 +31,8 @@ describe('runCli', () => {
     [['serve', '--help'], 'Usage: aevon serve'],
     [['--help', 'migrate'], 'Usage: aevon migrate'],
     [['help', 'serve'], 'Usage: aevon serve'],
+    [['keys', '--help'], 'Usage: aevon keys create --scope SCOPE'],
+    [['help', 'keys'], 'aevon keys revoke ID'],
   ])('prints command help for %j', async (argv, expected) => {
     const result = await run(argv);
     expect(result.code).toBe(0);
@@ -44,6 +47,17 @@ describe('runCli', () => {
     [['migrate', '--migrate'], 'only for aevon serve'],
     [['help', 'deploy'], 'unknown command "deploy"'],
     [['serve', '--config'], 'argument missing'],
+    [['keys'], 'keys needs an action'],
+    [['keys', 'rotate'], 'unknown keys action "rotate"'],
+    [['keys', 'create'], 'needs at least one --scope'],
+    [['keys', 'create', '--scope', 'root'], 'unknown scope "root"'],
+    [['keys', 'create', '--scope', 'admin', 'extra'], 'unexpected argument "extra"'],
+    [['keys', 'create', '--scope', 'admin', '--name', 'x'.repeat(101)], '--name must be at most'],
+    [['keys', 'list', '--scope', 'admin'], 'only for aevon keys create'],
+    [['keys', 'revoke'], 'takes one key id'],
+    [['keys', 'revoke', 'a', 'b'], 'takes one key id'],
+    [['serve', '--scope', 'admin'], 'only for aevon keys create'],
+    [['migrate', '--name', 'x'], 'only for aevon keys create'],
   ])('exits 2 with one stderr line for %j', async (argv, expected) => {
     const result = await run(argv);
     expect(result.code).toBe(exitCodes.usage);
