@@ -37,6 +37,8 @@ Starts the HTTP API on server.host:server.port (default 127.0.0.1:8080) and the 
 prints "aevon: listening on http://HOST:PORT". SIGTERM or SIGINT shuts down gracefully: stop accepting,
 finish requests in flight, run a final sweep, close the database, exit 0. A second signal exits at once.
 PostgreSQL schemas are not changed unless --migrate is given; SQLite files are always created or upgraded.
+Once an API key exists (aevon keys create), every route but /health and /ready needs one (auth.required);
+a server.host other than loopback needs a key, or auth.required: false, to start.
 
 ${commonOptions}
       --migrate       apply pending migrations before serving (PostgreSQL)`,
