@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyRecord, ApiKeyScope, ApiKeyStore, Clock } from '@aevon/core';
-import { assert, parseApiKey, scopesAllow } from '@aevon/core';
+import { apiKeySecretHashPattern, assert, parseApiKey, scopesAllow } from '@aevon/core';
 import { sendProblem } from './error-handler.js';
 import { createProblem } from './problem.js';
 
@@ -86,7 +86,7 @@ async function authenticate(
   const record = await lookup.find(parts.id);
   const invalid = 'the API key is unknown, revoked or wrong';
   if (record === null) return invalid;
-  assert(/^[0-9a-f]{64}$/.test(record.secretHash), 'a stored secret hash is 64 hex digits');
+  assert(apiKeySecretHashPattern.test(record.secretHash), 'a stored secret hash is 64 hex digits');
   const presented = Buffer.from(hashApiKeySecret(parts.secret), 'hex');
   const stored = Buffer.from(record.secretHash, 'hex');
   // Hashes of equal length, compared in constant time: the time says nothing about how much of the secret matched.
