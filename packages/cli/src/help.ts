@@ -1,5 +1,5 @@
 /** The commands of `aevon`. */
-export const commandNames = ['serve', 'migrate', 'verify', 'rebuild', 'help'] as const;
+export const commandNames = ['serve', 'migrate', 'verify', 'rebuild', 'keys', 'help'] as const;
 
 /** One of {@link commandNames}. */
 export type CommandName = (typeof commandNames)[number];
@@ -18,6 +18,7 @@ Commands:
   migrate   create or upgrade the database schema, then exit
   verify    recompute pre-aggregates from the log and report any difference
   rebuild   rebuild one rule's pre-aggregates from the log, while the server runs
+  keys      create, list or revoke API keys (aevon keys create --scope events:write)
   help      show help for a command (aevon help serve)
 
 Options:
@@ -39,6 +40,8 @@ Starts the HTTP API on server.host:server.port (default 127.0.0.1:8080) and the 
 prints "aevon: listening on http://HOST:PORT". SIGTERM or SIGINT shuts down gracefully: stop accepting,
 finish requests in flight, run a final sweep, close the database, exit 0. A second signal exits at once.
 PostgreSQL schemas are not changed unless --migrate is given; SQLite files are always created or upgraded.
+Once an API key exists (aevon keys create), every route but /health and /ready needs one (auth.required);
+a server.host other than loopback needs a key, or auth.required: false, to start.
 
 ${commonOptions}
       --migrate       apply pending migrations before serving (PostgreSQL)`,
@@ -68,6 +71,24 @@ Prints progress with an ETA on stderr. Run it against the same database and rule
 
 ${commonOptions}
       --rule RULE     the rule to rebuild (required)`,
+  keys: `Usage: aevon keys create --scope SCOPE [--scope SCOPE ...] [--name NAME] [options]
+       aevon keys list [options]
+       aevon keys revoke ID [options]
+
+Manages the API keys of the database of database.dsn: every aevon serve on that database checks them.
+Once a key exists, every route but /health and /ready needs "Authorization: Bearer <key>" (auth.required:
+auto); revoking keys never turns that off. A server sees a new or revoked key within 1 second.
+
+  create   prints the new key (aev_<id>_<secret>) once on stdout; only a hash of it is stored
+  list     id, name, scopes, created and revoked time of every key (never the key)
+  revoke   revokes the key with this id; an unknown id exits 1 (AEV_NOT_FOUND)
+
+Scopes: events:write (POST /v1/events, /v1/ingest, /v1/events/batch), state:read (GET /v1/state,
+/v1/aggregates), admin (everything).
+
+${commonOptions}
+      --scope SCOPE   (create) a scope of the key; repeat for several
+      --name NAME     (create) a label for people, at most 100 characters`,
   help: `Usage: aevon help [command]
 
 Shows the general help, or the help of one command.`,

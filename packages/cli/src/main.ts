@@ -1,4 +1,7 @@
 import { parseArgs } from 'node:util';
+import type { ApiKeyScope } from '@aevon/core';
+import { apiKeyScopes, assert, checkApiKeyName, isApiKeyScope } from '@aevon/core';
+import type { KeysRequest } from './commands/keys.js';
 import { exitCodeForError, exitCodes, formatErrorLine } from './exit-codes.js';
 import type { CommandName } from './help.js';
 import { commandHelp, commandNames, generalHelp } from './help.js';
@@ -28,6 +31,10 @@ interface ParsedArgs {
   readonly isMigrate: boolean;
   readonly rule: string | undefined;
   readonly principal: string | undefined;
+  /** `--scope` values, in order (`aevon keys create`). */
+  readonly scopes: readonly string[];
+  /** `--name` (`aevon keys create`). */
+  readonly name: string | undefined;
 }
 
 /**
@@ -69,6 +76,12 @@ export async function runCli(
     const { loadConfig } = await import('./config/load-config.js');
     const configFile = args.config === undefined ? {} : { configFile: args.config };
     const config = await loadConfig({ cwd: environment.cwd, env: environment.env, ...configFile });
+    if (args.command === 'keys') {
+      const request = keysRequest(args);
+      assert(typeof request !== 'string', 'keys arguments were checked before');
+      const { runKeys } = await import('./commands/keys.js');
+      return await runKeys(config, environment, request);
+    }
     if (args.command === 'migrate') {
       const { runMigrate } = await import('./commands/migrate.js');
       return await runMigrate(config, environment);
@@ -102,6 +115,8 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
       migrate: { type: 'boolean' },
       rule: { type: 'string' },
       principal: { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      name: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -115,6 +130,8 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
     isMigrate: values.migrate === true,
     rule: values.rule,
     principal: values.principal,
+    scopes: values.scope ?? [],
+    name: values.name,
   };
 }
 
@@ -131,6 +148,13 @@ function checkUsage(command: CommandName, args: ParsedArgs): string | null {
       return `unknown command ${JSON.stringify(topic)}`;
     return null;
   }
+  if (command === 'keys') {
+    if (args.isHelp) return null;
+    const request = keysRequest(args);
+    return typeof request === 'string' ? request : null;
+  }
+  if (args.scopes.length > 0) return 'option --scope is only for aevon keys create';
+  if (args.name !== undefined) return 'option --name is only for aevon keys create';
   if (args.operands.length > 0) return `unexpected argument ${JSON.stringify(args.operands[0])}`;
   if (args.isMigrate && command !== 'serve') return `option --migrate is only for aevon serve`;
   if (args.rule !== undefined && command !== 'verify' && command !== 'rebuild')
@@ -140,6 +164,43 @@ function checkUsage(command: CommandName, args: ParsedArgs): string | null {
   if (command === 'rebuild' && args.rule === undefined && !args.isHelp)
     return 'aevon rebuild needs --rule RULE';
   return null;
+}
+
+const keysActions = ['create', 'list', 'revoke'] as const;
+
+/** The request of `aevon keys ...`, or a usage error. */
+function keysRequest(args: ParsedArgs): KeysRequest | string {
+  const [action, ...rest] = args.operands;
+  if (action === undefined) return 'keys needs an action: create, list or revoke';
+  if (!(keysActions as readonly string[]).includes(action))
+    return `unknown keys action ${JSON.stringify(action)}; use create, list or revoke`;
+  if (args.isMigrate) return 'option --migrate is only for aevon serve';
+  if (action !== 'create' && args.scopes.length > 0)
+    return 'option --scope is only for aevon keys create';
+  if (action !== 'create' && args.name !== undefined)
+    return 'option --name is only for aevon keys create';
+  if (action === 'revoke') {
+    if (rest.length !== 1) return 'keys revoke takes one key id (see aevon keys list)';
+    return { action, id: rest[0] ?? '' };
+  }
+  if (rest.length > 0) return `unexpected argument ${JSON.stringify(rest[0])}`;
+  if (action === 'list') return { action };
+  return createRequest(args);
+}
+
+function createRequest(args: ParsedArgs): KeysRequest | string {
+  if (args.scopes.length === 0)
+    return `keys create needs at least one --scope (${apiKeyScopes.join(', ')})`;
+  const scopes: ApiKeyScope[] = [];
+  for (const scope of args.scopes) {
+    if (!isApiKeyScope(scope))
+      return `unknown scope ${JSON.stringify(scope)}; use ${apiKeyScopes.join(', ')}`;
+    scopes.push(scope);
+  }
+  const name = args.name ?? '';
+  const problem = checkApiKeyName(name);
+  if (problem !== null) return `--name ${problem}`;
+  return { action: 'create', scopes, name };
 }
 
 function printHelp(args: ParsedArgs, environment: CliEnvironment): number {

@@ -23,6 +23,7 @@ describe('runCli', () => {
       const result = await run([flag]);
       expect(result.code).toBe(0);
       expect(result.out).toContain('Usage: aevon <command>');
+      expect(result.out).toContain('keys      create, list or revoke API keys');
     },
   );
 
@@ -32,6 +33,8 @@ describe('runCli', () => {
     [['help', 'serve'], 'Usage: aevon serve'],
     [['verify', '--help'], 'Usage: aevon verify'],
     [['rebuild', '--help'], 'Usage: aevon rebuild --rule RULE'],
+    [['keys', '--help'], 'Usage: aevon keys create --scope SCOPE'],
+    [['help', 'keys'], 'aevon keys revoke ID'],
   ])('prints command help for %j', async (argv, expected) => {
     const result = await run(argv);
     expect(result.code).toBe(0);
@@ -49,6 +52,17 @@ describe('runCli', () => {
     [['rebuild'], 'aevon rebuild needs --rule RULE'],
     [['serve', '--rule', 'r'], 'only for aevon verify and aevon rebuild'],
     [['rebuild', '--rule', 'r', '--principal', 'p'], '--principal is only for aevon verify'],
+    [['keys'], 'keys needs an action'],
+    [['keys', 'rotate'], 'unknown keys action "rotate"'],
+    [['keys', 'create'], 'needs at least one --scope'],
+    [['keys', 'create', '--scope', 'root'], 'unknown scope "root"'],
+    [['keys', 'create', '--scope', 'admin', 'extra'], 'unexpected argument "extra"'],
+    [['keys', 'create', '--scope', 'admin', '--name', 'x'.repeat(101)], '--name must be at most'],
+    [['keys', 'list', '--scope', 'admin'], 'only for aevon keys create'],
+    [['keys', 'revoke'], 'takes one key id'],
+    [['keys', 'revoke', 'a', 'b'], 'takes one key id'],
+    [['serve', '--scope', 'admin'], 'only for aevon keys create'],
+    [['migrate', '--name', 'x'], 'only for aevon keys create'],
   ])('exits 2 with one stderr line for %j', async (argv, expected) => {
     const result = await run(argv);
     expect(result.code).toBe(exitCodes.usage);

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { Storage } from '@aevon/core';
+import type { ApiKeyStore, Storage } from '@aevon/core';
 import { AevonError } from '@aevon/core';
 import type { MeteringEngineOptions } from '@aevon/engine';
 import type { DatabaseConfig } from './config/config.js';
@@ -7,7 +7,7 @@ import type { DatabaseConfig } from './config/config.js';
 /** The metering store the engine keeps its pre-aggregates and checkpoint in, next to the event log. */
 export type MeteringStore = MeteringEngineOptions['metering'];
 
-/** An open database: the event log's storage and the metering store on the same database. */
+/** An open database: the event log's storage, the metering store and the API key store on the same database. */
 export interface OpenedStorage {
   /** `sqlite` or `postgres`. */
   readonly engine: string;
@@ -15,6 +15,8 @@ export interface OpenedStorage {
   readonly location: string;
   readonly storage: Storage;
   readonly metering: MeteringStore;
+  /** The API keys `aevon keys` manages and `aevon serve` checks. */
+  readonly apiKeys: ApiKeyStore;
 }
 
 /** What {@link openStorage} does to the schema. */
@@ -60,7 +62,8 @@ async function openSqlite(database: DatabaseConfig): Promise<OpenedStorage> {
   const storage = sqlite.createSqliteStorage({ path });
   try {
     const metering = sqlite.createSqliteMeteringStore(storage);
-    return { engine: 'sqlite', location: path, storage, metering };
+    const apiKeys = sqlite.createSqliteApiKeyStore(storage);
+    return { engine: 'sqlite', location: path, storage, metering, apiKeys };
   } catch (error) {
     await storage.close();
     throw error;
@@ -72,7 +75,8 @@ async function openPostgres(database: DatabaseConfig, migrate: boolean): Promise
   const storage = await postgres.createPostgresStorage({ connectionString: database.dsn, migrate });
   try {
     const metering = await postgres.createPostgresMeteringStore(storage);
-    return { engine: 'postgres', location: redactDsn(database.dsn), storage, metering };
+    const apiKeys = await postgres.createPostgresApiKeyStore(storage);
+    return { engine: 'postgres', location: redactDsn(database.dsn), storage, metering, apiKeys };
   } catch (error) {
     await storage.close();
     throw error;

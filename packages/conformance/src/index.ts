@@ -34,3 +34,5 @@ export function describeStorageConformance(
     );
   });
 }
+export type { ApiKeyStoreFactory, ApiKeyStoreFixture } from './api-key-store.contract.js';
+export { describeApiKeyStoreContract } from './api-key-store.contract.js';

@@ -76,3 +76,6 @@ export type {
 export { matches as matchesSubscriptionFilter, subscribe } from './subscription/subscription.js';
 // Its own index lists every export once.
 export * from './metering/index.js';
+
+// API keys: key format, scopes and the ApiKeyStore SPI (no I/O; hashing and comparison live in the server).
+export * from './api-keys/index.js';

@@ -12,3 +12,8 @@ export {
   createPostgresMeteringStore,
   postgresMeteringMigrations,
 } from './metering/postgres-metering-store.js';
+export type { PostgresApiKeyStoreOptions } from './api-keys/postgres-api-key-store.js';
+export {
+  createPostgresApiKeyStore,
+  postgresApiKeyMigrations,
+} from './api-keys/postgres-api-key-store.js';

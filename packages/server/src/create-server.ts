@@ -1,6 +1,8 @@
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MeteringEngine } from '@aevon/engine';
+import type { ApiKeyAuthOptions } from './http/api-key-auth.js';
+import { registerApiKeyAuth } from './http/api-key-auth.js';
 import type { ProgrammerErrorListener } from './http/error-handler.js';
 import { isProgrammerError, problemForError, sendProblem } from './http/error-handler.js';
 import { createProblem } from './http/problem.js';
@@ -21,10 +23,17 @@ export const defaultBatchEventsMax = 10_000;
 export interface ServerOptions {
   readonly engine: MeteringEngine;
   /**
-   * Fastify logging: `false` (the default) logs nothing, `true` or `{ level }` logs JSON lines to stdout through
-   * Fastify's pino, and a logger instance is used as is. Unexpected errors are logged at `error` with the request id.
+   * Fastify logging: `false` (the default) logs nothing, `true` or `{ level }` logs JSON lines to stdout (or to
+   * `stream`) through Fastify's pino, with the `Authorization` header redacted ({@link redactedLogPaths}); a logger
+   * instance is used as is (its owner configures redaction). Unexpected errors are logged at `error` with the
+   * request id.
    */
-  readonly logger?: boolean | { readonly level: string } | FastifyBaseLogger;
+  readonly logger?: boolean | LoggerOptions | FastifyBaseLogger;
+  /**
+   * API key authentication (docs/reference/http.md#authentication). Default: none, every route is open. The CLI
+   * passes it unless `auth.required: false`.
+   */
+  readonly apiKeys?: ApiKeyAuthOptions;
   /** Body limit of `POST /v1/events` and `/v1/ingest`, in bytes. Default: {@link defaultBodyLimitBytes}. */
   readonly bodyLimitBytes?: number;
   /** Body limit of `POST /v1/events/batch`, in bytes. Default: {@link defaultBatchBodyLimitBytes}. */
@@ -42,6 +51,25 @@ export interface ServerOptions {
    */
   readonly onProgrammerError?: ProgrammerErrorListener;
 }
+
+/** The `{ level }` form of {@link ServerOptions.logger}. */
+export interface LoggerOptions {
+  readonly level: string;
+  /** Where log lines go. Default: stdout. */
+  readonly stream?: { write(line: string): void };
+}
+
+/**
+ * Log paths pino replaces with `[redacted]`: wherever a request's headers could appear, so that an API key never
+ * reaches a log even if a serializer or a log call includes the headers.
+ */
+export const redactedLogPaths: readonly string[] = [
+  'req.headers.authorization',
+  'request.headers.authorization',
+  'headers.authorization',
+  'req.headers.cookie',
+  'headers.cookie',
+];
 
 /**
  * Creates the HTTP server (Fastify) on a metering engine, without listening: call `listen()` on the result, or
@@ -67,6 +95,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     });
     return sendProblem(reply, problem);
   });
+  if (options.apiKeys !== undefined) registerApiKeyAuth(app, options.apiKeys);
   // Only JSON bodies are accepted; without this, text/plain would reach the routes as a string.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error, request, reply) =>
@@ -102,9 +131,13 @@ function createFastify(options: ServerOptions): FastifyInstance {
   if (isLoggerInstance(logger)) {
     return Fastify({ ...common, loggerInstance: logger });
   }
+  const redact = { paths: [...redactedLogPaths], censor: '[redacted]' };
+  if (logger === false) return Fastify({ ...common, logger });
+  const level = logger === true ? 'info' : logger.level;
+  const stream = logger === true ? undefined : logger.stream;
   return Fastify({
     ...common,
-    logger: typeof logger === 'object' ? { level: logger.level } : logger,
+    logger: stream === undefined ? { level, redact } : { level, redact, stream },
   });
 }
 

@@ -40,6 +40,8 @@ const sampleDetails: { [C in ErrorCode]: ErrorDetailsByCode[C] } = {
   AEV_STORAGE_SCHEMA_MISMATCH: { expected: 2, actual: 1 },
   AEV_NOT_FOUND: { resource: 'thing' },
   AEV_INTERNAL: { requestId: 'x' },
+  AEV_UNAUTHENTICATED: { reason: 'no Authorization header' },
+  AEV_FORBIDDEN: { keyId: '0123456789abcdef', scope: 'events:write' },
 };
 
 const stateResponse: StateResponse = {

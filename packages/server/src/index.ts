@@ -1,6 +1,7 @@
-export type { ServerOptions } from './create-server.js';
+export type { LoggerOptions, ServerOptions } from './create-server.js';
 export {
   createServer,
+  redactedLogPaths,
   defaultBatchBodyLimitBytes,
   defaultBatchEventsMax,
   defaultBodyLimitBytes,
@@ -15,3 +16,9 @@ export {
 } from './http/problem.js';
 export type { ProgrammerErrorListener } from './http/error-handler.js';
 export { httpStatusByCode, httpStatusFor, transportStatus } from './http/status-by-code.js';
+export type { ApiKeyAuthOptions } from './http/api-key-auth.js';
+export {
+  defaultApiKeyCacheEntriesMax,
+  defaultApiKeyCacheTtlMs,
+  hashApiKeySecret,
+} from './http/api-key-auth.js';

@@ -12,3 +12,7 @@ export {
   createSqliteMeteringStore,
   sqliteMeteringMigrations,
 } from './metering/sqlite-metering-store.js';
+export {
+  createSqliteApiKeyStore,
+  sqliteApiKeyMigrations,
+} from './api-keys/sqlite-api-key-store.js';

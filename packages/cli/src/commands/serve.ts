@@ -1,9 +1,10 @@
-import type { Clock, Random } from '@aevon/core';
+import type { ApiKeyStore, Clock, Random } from '@aevon/core';
 import { AevonError, createEventStore } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
 import { createMeteringEngine, loadRules, loadSchemas } from '@aevon/engine';
 import { createServer } from '@aevon/server';
 import type { FastifyInstance } from 'fastify';
+import { resolveApiKeyAuth } from '../api-key-auth-mode.js';
 import type { AevonConfig } from '../config/config.js';
 import { createCryptoRandom } from '../crypto-random.js';
 import {
@@ -34,10 +35,21 @@ export async function runServe(
 ): Promise<number> {
   const clock = createSystemClock();
   const random = createCryptoRandom();
-  const engine = await startEngine(config, { clock, random, migrate: options.migrate });
+  const { engine, apiKeys } = await startEngine(config, {
+    clock,
+    random,
+    migrate: options.migrate,
+  });
+  const auth = await resolveApiKeyAuth(config, { store: apiKeys, clock }).catch(
+    async (error: unknown) => {
+      await engine.close().catch(() => undefined);
+      throw error;
+    },
+  );
   let onProgrammerError: (error: Error) => void = () => undefined;
   const app = createServer({
     engine,
+    ...(auth === undefined ? {} : { apiKeys: auth }),
     logger: { level: config.logLevel },
     requestIdPrefix: `${random.nextUint32().toString(16).padStart(8, '0')}-`,
     onProgrammerError: (error) => onProgrammerError(error),
@@ -60,7 +72,7 @@ export async function runServe(
 async function startEngine(
   config: AevonConfig,
   context: { readonly clock: Clock; readonly random: Random; readonly migrate: boolean },
-): Promise<MeteringEngine> {
+): Promise<{ readonly engine: MeteringEngine; readonly apiKeys: ApiKeyStore }> {
   // Rules and schemas first: a configuration mistake fails before the database is touched.
   const rules = await loadRules(config.aggregationConfigDir);
   const schemas = await loadSchemas(config.schemaPath);
@@ -81,7 +93,7 @@ async function startEngine(
       schemas,
       cronIntervalMs: config.cronIntervalMs,
     });
-    return engine;
+    return { engine, apiKeys: opened.apiKeys };
   } catch (error) {
     await opened.storage.close().catch(() => undefined);
     throw error;

@@ -35,6 +35,11 @@ export interface AevonConfig {
   readonly serverPort: number;
   /** `log.level`. */
   readonly logLevel: LogLevel;
+  /**
+   * `auth.required`: `true` always asks for an API key, `false` never does, and null (`auto`, the default) asks once
+   * a key has been created in the database.
+   */
+  readonly authRequired: boolean | null;
 }
 
 /** Every config key, its default, and its environment variable (`AEVON_` + the path in upper snake case). */
@@ -49,6 +54,7 @@ export const configKeys = {
   'server.host': { default: '127.0.0.1', env: 'AEVON_SERVER_HOST' },
   'server.port': { default: '8080', env: 'AEVON_SERVER_PORT' },
   'log.level': { default: 'warn', env: 'AEVON_LOG_LEVEL' },
+  'auth.required': { default: 'auto', env: 'AEVON_AUTH_REQUIRED' },
 } as const;
 
 /** A config key path such as `server.port`. */

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       serverHost: '127.0.0.1',
       serverPort: 8080,
       logLevel: 'warn',
+      authRequired: null,
     });
   });
 
@@ -45,7 +46,8 @@ describe('loadConfig', () => {
     writeFileSync(
       join(dir, 'aevon.yaml'),
       'database:\n  dsn: "postgres://u:p@h/db"\nschema:\n  path: ./s\naggregation:\n  config_dir: rules\n' +
-        '  cron_interval: 2m\nserver:\n  port: 9090\n  host: 0.0.0.0\nlog:\n  level: info\n',
+        '  cron_interval: 2m\nserver:\n  port: 9090\n  host: 0.0.0.0\nlog:\n  level: info\n' +
+        'auth:\n  required: false\n',
     );
     const config = await loadConfig({ cwd: dir, env: {} });
     expect(config).toMatchObject({
@@ -57,6 +59,7 @@ describe('loadConfig', () => {
       serverHost: '0.0.0.0',
       serverPort: 9090,
       logLevel: 'info',
+      authRequired: false,
     });
   });
 
@@ -84,6 +87,7 @@ describe('loadConfig', () => {
         AEVON_AGGREGATION_CONFIG_DIR: '/abs/rules',
         AEVON_AGGREGATION_CRON_INTERVAL: '30s',
         AEVON_LOG_LEVEL: 'error',
+        AEVON_AUTH_REQUIRED: 'true',
         AEVON_TEST_POSTGRES_URL: 'ignored: not a config key',
       },
     });
@@ -95,6 +99,7 @@ describe('loadConfig', () => {
       aggregationConfigDir: '/abs/rules',
       cronIntervalMs: 30_000,
       logLevel: 'error',
+      authRequired: true,
     });
   });
 
@@ -112,6 +117,7 @@ describe('loadConfig', () => {
     ['aggregation:\n  cron_interval: soon\n', 'aggregation.cron_interval: must be a duration'],
     ['database:\n  dsn: 42\n', 'database.dsn: must be a non-empty string'],
     ['log:\n  level: loud\n', 'log.level: must be one of'],
+    ['auth:\n  required: yes please\n', 'auth.required: must be true, false or auto'],
     ['- a\n- b\n', 'must hold a mapping'],
     ['server: [\n', 'not valid YAML'],
   ])('rejects %j with AEV_CONFIG_INVALID naming the key and the file', async (yaml, expected) => {

@@ -120,6 +120,7 @@ function buildConfig(file: string | null, get: (key: ConfigKey) => RawValue): Ae
     serverHost: text(get('server.host'), 'server.host'),
     serverPort: port(get('server.port')),
     logLevel: level(get('log.level')),
+    authRequired: authRequired(get('auth.required')),
   };
 }
 
@@ -173,4 +174,12 @@ function level(entry: RawValue): LogLevel {
   if (found === undefined)
     throw invalidValue('log.level', entry, `must be one of ${logLevels.join(', ')}`);
   return found;
+}
+
+function authRequired(entry: RawValue): boolean | null {
+  const value = typeof entry.value === 'string' ? entry.value.trim() : entry.value;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  if (value === 'auto') return null;
+  throw invalidValue('auth.required', entry, 'must be true, false or auto');
 }

@@ -90,6 +90,10 @@ function messageFor<Code extends ErrorCode>(code: Code, details: ErrorDetailsByC
       return `${t('resource')} not found`;
     case 'AEV_INTERNAL':
       return 'internal error';
+    case 'AEV_UNAUTHENTICATED':
+      return `authentication required: ${t('reason')}`;
+    case 'AEV_FORBIDDEN':
+      return `API key ${t('keyId')} lacks the scope ${t('scope')}`;
   }
   return code;
 }

@@ -18,6 +18,8 @@ export const errorCodes = [
   'AEV_STORAGE_SCHEMA_MISMATCH',
   'AEV_NOT_FOUND',
   'AEV_INTERNAL',
+  'AEV_UNAUTHENTICATED',
+  'AEV_FORBIDDEN',
 ] as const;
 
 /** A stable string code carried by every {@link AevonError}. */
@@ -48,4 +50,11 @@ export interface ErrorDetailsByCode {
   AEV_NOT_FOUND: { resource: string };
   /** An unexpected failure. Its real message goes to the log only. */
   AEV_INTERNAL: { requestId?: string };
+  /**
+   * The request carries no usable API key: none, a malformed `Authorization` header, or a key that is unknown,
+   * revoked or wrong. `reason` says which, and never repeats the key.
+   */
+  AEV_UNAUTHENTICATED: { reason: string };
+  /** The API key `keyId` is valid but lacks `scope`, the scope the request needs. */
+  AEV_FORBIDDEN: { keyId: string; scope: string };
 }

@@ -28,6 +28,8 @@ export const problemTitleByCode = {
   AEV_STORAGE_SCHEMA_MISMATCH: 'Storage schema mismatch',
   AEV_NOT_FOUND: 'Not found',
   AEV_INTERNAL: 'Internal error',
+  AEV_UNAUTHENTICATED: 'Unauthenticated',
+  AEV_FORBIDDEN: 'Forbidden',
 } as const satisfies Record<ErrorCode, string>;
 
 /**
