@@ -32,7 +32,7 @@ export interface CrashSettings {
   readonly seed: number;
   /** Events in the sweep test's backlog (AEVON_CRASH_BACKLOG, default 20000). */
   readonly backlogEvents: number;
-  /** Most kills during the backlog's sweep (AEVON_CRASH_SWEEP_KILLS, default 6). */
+  /** Most kills during the backlog's sweep (AEVON_CRASH_SWEEP_KILLS, default 5). */
   readonly sweepKills: number;
 }
 
@@ -51,7 +51,7 @@ export function crashSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Cras
     concurrency: integer('AEVON_CRASH_CONCURRENCY', 8),
     seed: integer('AEVON_CRASH_SEED', (performance.timeOrigin * 1000 + process.pid) % 2 ** 31),
     backlogEvents: integer('AEVON_CRASH_BACKLOG', 20_000),
-    sweepKills: integer('AEVON_CRASH_SWEEP_KILLS', 6),
+    sweepKills: integer('AEVON_CRASH_SWEEP_KILLS', 5),
   };
 }
 
@@ -110,6 +110,7 @@ export async function runIngestCrash(
     spreadMs,
     invalidShare: 0.1,
     clientTimeoutMs,
+    shortTimeoutShare: 0.05,
   });
   const server = { dsn: target.dsn, workdir, cronInterval: '200ms' };
   let kills = 0;
@@ -121,7 +122,7 @@ export async function runIngestCrash(
     for (let cycle = 0; cycle < settings.cycles; cycle += 1) {
       const running = await startCrashServer(server);
       stateQueries += await checkStateAnswers(running.url, events, rules, principals, range);
-      await loadThenKill(running, ledger, settings.concurrency, 50 + randomInt(random, 700));
+      await loadThenKill(running, ledger, settings.concurrency, 50 + randomInt(random, 500));
       kills += 1;
       const checked = await checkAfterCrash(target, ledger, rules);
       events = checked.events;
@@ -176,7 +177,6 @@ async function loadThenKill(
   let isStopped = false;
   const load = driveLoad(running.url, ledger, {
     concurrency,
-    clientTimeoutMs,
     isStopped: () => isStopped,
   });
   await sleep(loadMs);
@@ -352,6 +352,7 @@ async function ingestBacklog(
     spreadMs,
     invalidShare: 0,
     clientTimeoutMs,
+    shortTimeoutShare: 0,
   });
   for (let sent = 0; sent < settings.backlogEvents; sent += 1000) {
     const count = Math.min(1000, settings.backlogEvents - sent);

@@ -22,7 +22,6 @@ export interface LedgerEntry {
   readonly body: Readonly<Record<string, unknown>>;
   fate: EventFate;
   attempts: number;
-  isInFlight: boolean;
 }
 
 /** Counters for the summary line. */
@@ -84,6 +83,17 @@ export class Ledger {
     return entry;
   }
 
+  /**
+   * The client timeout of the next attempt: mostly `clientTimeoutMs`, but a share `shortTimeoutShare` of attempts
+   * gives up after 1 to 20 ms, while the server may still store the event, so that retries of timed-out requests
+   * (possibly racing their first attempt) happen in every cycle.
+   */
+  timeoutMs(): number {
+    const roll = randomInt(this.random, 1000) / 1000;
+    if (roll < this.settings.shortTimeoutShare) return 1 + randomInt(this.random, 20);
+    return this.settings.clientTimeoutMs;
+  }
+
   /** Entries whose fate is still open. */
   pending(): number {
     return this.retryQueue.length;
@@ -91,7 +101,6 @@ export class Ledger {
 
   /** Records the answer to one attempt. */
   record(entry: LedgerEntry, outcome: SendOutcome): void {
-    entry.isInFlight = false;
     this.counters.requests += 1;
     if (outcome.kind === 'failed') {
       if (outcome.isTimeout) this.counters.timeouts += 1;
@@ -136,6 +145,8 @@ export interface LoadSettings {
   readonly invalidShare: number;
   /** Client timeout per request. */
   readonly clientTimeoutMs: number;
+  /** The share of attempts, 0 to 1, that time out after 1 to 20 ms instead. */
+  readonly shortTimeoutShare: number;
 }
 
 /** A uniform integer in `[0, n)`. */
@@ -187,7 +198,7 @@ function entry(
   principal: string,
   body: Record<string, unknown>,
 ): LedgerEntry {
-  return { id, kind, principal, body, fate: 'unsent', attempts: 0, isInFlight: false };
+  return { id, kind, principal, body, fate: 'unsent', attempts: 0 };
 }
 
 /** The answer to one attempt: an HTTP status (with the problem's code), or a client-side failure. */
@@ -202,7 +213,6 @@ export async function sendEvent(
   clientTimeoutMs: number,
 ): Promise<SendOutcome> {
   entry.attempts += 1;
-  entry.isInFlight = true;
   try {
     const response = await fetch(`${url}/v1/events`, {
       method: 'POST',
@@ -230,12 +240,12 @@ export async function sendEvent(
 export async function driveLoad(
   url: string,
   ledger: Ledger,
-  options: { concurrency: number; clientTimeoutMs: number; isStopped: () => boolean },
+  options: { concurrency: number; isStopped: () => boolean },
 ): Promise<void> {
   const client = async (): Promise<void> => {
     while (!options.isStopped()) {
       const entry = ledger.take();
-      ledger.record(entry, await sendEvent(url, entry, options.clientTimeoutMs));
+      ledger.record(entry, await sendEvent(url, entry, ledger.timeoutMs()));
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, client));

@@ -27,7 +27,7 @@ console.log(`crash test seed=${settings.seed} (rerun with AEVON_CRASH_SEED=${set
 
 function describeEngine(
   name: string,
-  open: () => Promise<{ target: CrashTarget; close(): Promise<void> }>,
+  open: () => Promise<{ target: CrashTarget; close: () => Promise<void> }>,
 ) {
   describe(`crash safety on ${name}`, () => {
     it(
