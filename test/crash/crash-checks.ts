@@ -91,11 +91,34 @@ async function waitForOtherSessionsToEnd(dsn: string): Promise<void> {
   }
 }
 
-/** Every event of the log, in log order. */
-export async function readLog(store: EventStore): Promise<RecordedEvent[]> {
+/**
+ * Every event of the principals' streams (all the harness writes), in log order. Read stream by stream, because a
+ * PostgreSQL global read returns only events below the cluster's oldest open transaction (its watermark), which
+ * another database's transaction may hold back: a stream read returns every committed event.
+ */
+export async function readLog(
+  store: EventStore,
+  principals: readonly string[],
+): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
-  for await (const event of store.readAll()) events.push(event);
-  return events;
+  for (const principal of principals) {
+    for await (const event of store.read(principalStream(principal))) events.push(event);
+  }
+  // Positions of both engines are fixed-width text: their text order is the log order.
+  return events.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+}
+
+/** The position of the last event of the principals' streams (see {@link readLog}), or null. */
+export async function lastPosition(
+  store: EventStore,
+  principals: readonly string[],
+): Promise<string | null> {
+  let last: string | null = null;
+  for (const principal of principals) {
+    const latest = await store.readLatest(principalStream(principal));
+    if (latest !== undefined && (last === null || latest.position > last)) last = latest.position;
+  }
+  return last;
 }
 
 /** The range every event of the harness falls in (its `occurred_at` spread), on whole minutes. */

@@ -14,6 +14,7 @@ import type { CheckRange, CrashTarget, DirectDatabase } from './crash-checks.js'
 import {
   checkBucketsMatchCheckpoint,
   checkStateAnswers,
+  lastPosition,
   openDirect,
   readLog,
 } from './crash-checks.js';
@@ -134,7 +135,7 @@ export async function runIngestCrash(
     const direct = await openDirect(target, { isAfterKill: false });
     try {
       await waitForSweepToHead(direct);
-      events = await readLog(direct.store);
+      events = await readLog(direct.store, principals);
     } finally {
       await direct.close();
     }
@@ -204,7 +205,7 @@ async function checkAfterCrash(
 }> {
   const direct = await openDirect(target, { isAfterKill: true });
   try {
-    const events = await readLog(direct.store);
+    const events = await readLog(direct.store, principals);
     const unknownStored = checkIds(events, ledger, options.isFinal ?? false);
     const report = await checkBucketsMatchCheckpoint(direct, events, rules, principals, range);
     return { events, report, unknownStored };
@@ -261,12 +262,12 @@ async function resolvePending(url: string, ledger: LedgerType): Promise<void> {
 
 /** Waits until the running server's sweep has folded the whole log (checkpoint = head). */
 async function waitForSweepToHead(direct: DirectDatabase): Promise<void> {
-  for (let attempt = 0; attempt < 1_500; attempt += 1) {
-    const head = await direct.store.headPosition();
+  for (let attempt = 0; attempt < 3_000; attempt += 1) {
+    const head = await lastPosition(direct.store, principals);
     if (head === null || (await direct.metering.loadCheckpoint()) === head) return;
     await sleep(20);
   }
-  throw new Error('the sweep did not reach the head within 30 s');
+  throw new Error('the sweep did not reach the head within 60 s');
 }
 
 /** What a sweep crash run observed. */
@@ -305,7 +306,7 @@ export async function runSweepCrash(
     for (; kills < settings.sweepKills; kills += 1) {
       const direct = await openDirect(target, { isAfterKill: true });
       const before = await direct.metering.loadCheckpoint();
-      const head = await direct.store.headPosition();
+      const head = await lastPosition(direct.store, principals);
       if (before === head) {
         await direct.close();
         break;
@@ -317,7 +318,7 @@ export async function runSweepCrash(
       await direct.close();
       const after = await openDirect(target, { isAfterKill: true });
       try {
-        const events = await readLog(after.store);
+        const events = await readLog(after.store, principals);
         const report = await checkBucketsMatchCheckpoint(after, events, rules, principals, range);
         foldedAtKills.push(report.foldedEvents);
         if (report.checkpoint !== before && report.checkpoint !== report.head) killsMidSweep += 1;
@@ -391,7 +392,7 @@ async function finishSweep(
   let events: RecordedEvent[];
   try {
     await waitForSweepToHead(direct);
-    events = await readLog(direct.store);
+    events = await readLog(direct.store, principals);
   } finally {
     await direct.close();
   }

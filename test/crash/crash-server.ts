@@ -51,7 +51,7 @@ export interface CrashServerOptions {
   readonly cronInterval: string;
 }
 
-const startTimeoutMs = 30_000;
+const startTimeoutMs = 60_000;
 const alive = new Set<ChildProcess>();
 // A failed run must not leave servers behind.
 process.on('exit', () => {
@@ -60,7 +60,7 @@ process.on('exit', () => {
 
 /**
  * Spawns `aevon serve --migrate` and resolves once it listens and `GET /ready` answers 200.
- * @throws Error with the process output when it exits or is not ready within 30 s.
+ * @throws Error with the process output when it exits or is not ready within 60 s.
  */
 export async function startCrashServer(options: CrashServerOptions): Promise<CrashServer> {
   if (!existsSync(binPath)) throw new Error(`${binPath} is missing: run \`npx tsc -b\` first`);
@@ -104,9 +104,11 @@ export async function startCrashServer(options: CrashServerOptions): Promise<Cra
   for (;;) {
     const url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
     if (url !== undefined && (await isReady(url))) return { ...server, url };
-    if (child.exitCode !== null || performance.now() > deadline) {
+    const isGone = child.exitCode !== null || child.signalCode !== null;
+    if (isGone || performance.now() > deadline) {
+      const how = isGone ? `exited ${child.exitCode ?? child.signalCode}` : 'timed out';
       await server.kill();
-      throw new Error(`aevon serve did not become ready:\n${text}`);
+      throw new Error(`aevon serve did not become ready (${how}):\n${text}`);
     }
     await sleep(20);
   }
