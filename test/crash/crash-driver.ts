@@ -21,7 +21,7 @@ import {
 import type { Ledger as LedgerType } from './crash-load.js';
 import { Ledger, driveLoad, randomInt, sendEvent } from './crash-load.js';
 import type { CrashServer } from './crash-server.js';
-import { startCrashServer, writeCrashWorkdir } from './crash-server.js';
+import { killDuringStartup, startCrashServer, writeCrashWorkdir } from './crash-server.js';
 
 /** The harness's sizes; CI uses the defaults, the long mode (`npm run test:crash`) raises them. */
 export interface CrashSettings {
@@ -69,6 +69,8 @@ export interface IngestCrashSummary {
   readonly seed: number;
   readonly cycles: number;
   readonly kills: number;
+  /** Extra kills while a server was starting (before it was ready). */
+  readonly startupKills: number;
   readonly requests: number;
   readonly acknowledged: number;
   readonly duplicatesOnRetry: number;
@@ -115,12 +117,21 @@ export async function runIngestCrash(
   });
   const server = { dsn: target.dsn, workdir, cronInterval: '200ms' };
   let kills = 0;
+  let startupKills = 0;
   let stateQueries = 0;
   let killsBehindHead = 0;
   const unknownFoundStored = new Set<string>();
   let events: RecordedEvent[] = [];
   try {
     for (let cycle = 0; cycle < settings.cycles; cycle += 1) {
+      // The first cycle, and one in five after it, first kills a server while it starts (opening or migrating the
+      // database, listening, sweeping its first page). The first one may leave no schema yet: the next start must
+      // still succeed.
+      if (cycle === 0 || randomInt(random, 5) === 0) {
+        await killDuringStartup(server, randomInt(random, 600));
+        startupKills += 1;
+        if (cycle > 0) events = (await checkAfterCrash(target, ledger, rules)).events;
+      }
       const running = await startCrashServer(server);
       stateQueries += await checkStateAnswers(running.url, events, rules, principals, range);
       await loadThenKill(running, ledger, settings.concurrency, 50 + randomInt(random, 500));
@@ -151,6 +162,7 @@ export async function runIngestCrash(
       seed: settings.seed,
       cycles: settings.cycles,
       kills,
+      startupKills,
       requests: c.requests,
       acknowledged: c.accepted + c.duplicatesOnRetry,
       duplicatesOnRetry: c.duplicatesOnRetry,

@@ -1,7 +1,8 @@
 // The crash harness's server process: `node packages/cli/dist/bin.js serve --migrate`, configured only through
 // AEVON_* variables in a temporary working directory, on port 0 (a fresh port at every start), killed with SIGKILL.
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,35 +60,30 @@ process.on('exit', () => {
 });
 
 /**
+ * Spawns `aevon serve --migrate` and kills it with SIGKILL after `delayMs`, whatever it is doing then (loading,
+ * opening or migrating the database, listening, sweeping).
+ */
+export async function killDuringStartup(
+  options: CrashServerOptions,
+  delayMs: number,
+): Promise<void> {
+  const child = spawnServer(options);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await sleep(delayMs);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await exited;
+}
+
+/**
  * Spawns `aevon serve --migrate` and resolves once it listens and `GET /ready` answers 200.
  * @throws Error with the process output when it exits or is not ready within 60 s.
  */
 export async function startCrashServer(options: CrashServerOptions): Promise<CrashServer> {
-  if (!existsSync(binPath)) throw new Error(`${binPath} is missing: run \`npx tsc -b\` first`);
-  const child = spawn(process.execPath, [binPath, 'serve', '--migrate'], {
-    cwd: options.workdir,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      AEVON_DATABASE_DSN: options.dsn,
-      AEVON_SCHEMA_PATH: join(options.workdir, 'schemas'),
-      AEVON_AGGREGATION_CONFIG_DIR: join(options.workdir, 'rules'),
-      AEVON_AGGREGATION_CRON_INTERVAL: options.cronInterval,
-      AEVON_SERVER_HOST: '127.0.0.1',
-      AEVON_SERVER_PORT: '0',
-      AEVON_LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  alive.add(child);
+  const child = spawnServer(options);
   let text = '';
   child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      alive.delete(child);
-      resolve(code);
-    }),
-  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const server: CrashServer = {
     url: '',
     kill: async () => {
@@ -122,4 +118,25 @@ async function isReady(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+function spawnServer(options: CrashServerOptions): ChildProcessByStdio<null, Readable, Readable> {
+  if (!existsSync(binPath)) throw new Error(`${binPath} is missing: run \`npx tsc -b\` first`);
+  const child = spawn(process.execPath, [binPath, 'serve', '--migrate'], {
+    cwd: options.workdir,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      AEVON_DATABASE_DSN: options.dsn,
+      AEVON_SCHEMA_PATH: join(options.workdir, 'schemas'),
+      AEVON_AGGREGATION_CONFIG_DIR: join(options.workdir, 'rules'),
+      AEVON_AGGREGATION_CRON_INTERVAL: options.cronInterval,
+      AEVON_SERVER_HOST: '127.0.0.1',
+      AEVON_SERVER_PORT: '0',
+      AEVON_LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  alive.add(child);
+  child.once('exit', () => alive.delete(child));
+  return child;
 }
