@@ -12,3 +12,4 @@ export {
   createPostgresMeteringStore,
   postgresMeteringMigrations,
 } from './metering/postgres-metering-store.js';
+export { connectTimeoutMsDefault, poolMaxDefault, poolWaitersMaxDefault } from './bounded-pool.js';

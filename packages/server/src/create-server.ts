@@ -1,9 +1,11 @@
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { assert } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
 import type { ProgrammerErrorListener } from './http/error-handler.js';
 import { isProgrammerError, problemForError, sendProblem } from './http/error-handler.js';
 import { createProblem } from './http/problem.js';
+import { createConcurrencyLimit, registerAdmission } from './http/admission.js';
 import { transportStatus } from './http/status-by-code.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -15,6 +17,10 @@ export const defaultBodyLimitBytes = 1024 * 1024;
 export const defaultBatchBodyLimitBytes = 16 * 1024 * 1024;
 /** Default maximum of events in one batch request (core's `appendEventsMax`). */
 export const defaultBatchEventsMax = 10_000;
+/** Default maximum of requests handled at once (beyond it: 429 before the body is read). */
+export const defaultRequestsInFlightMax = 1_024;
+/** Default maximum of state queries answered at once (beyond it: 429). */
+export const defaultStateQueriesInFlightMax = 64;
 
 /** Options for {@link createServer}. */
 export interface ServerOptions {
@@ -30,6 +36,14 @@ export interface ServerOptions {
   readonly batchBodyLimitBytes?: number;
   /** Events in one batch request. Default: {@link defaultBatchEventsMax}. */
   readonly batchEventsMax?: number;
+  /**
+   * Requests handled at once, counted from arrival until the response is sent; one more is answered 429
+   * `AEV_OVERLOADED` with `Retry-After` before its body is read. `/health` and `/ready` are never turned away.
+   * Default: {@link defaultRequestsInFlightMax}.
+   */
+  readonly requestsInFlightMax?: number;
+  /** State queries answered at once; one more is 429 `AEV_OVERLOADED`. Default: {@link defaultStateQueriesInFlightMax}. */
+  readonly stateQueriesInFlightMax?: number;
   /**
    * Prefix of request ids (`<prefix><counter>`); the counter restarts with the process, so a caller that wants ids
    * unique across restarts passes a random prefix. Default: `req-`.
@@ -66,6 +80,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     });
     return sendProblem(reply, problem);
   });
+  registerAdmission(app, {
+    requestsInFlightMax: positive(options.requestsInFlightMax ?? defaultRequestsInFlightMax),
+    exemptPaths: ['/health', '/ready'],
+  });
   // Only JSON bodies are accepted; without this, text/plain would reach the routes as a string.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error, request, reply) =>
@@ -78,10 +96,18 @@ export function createServer(options: ServerOptions): FastifyInstance {
     batchBodyLimitBytes: options.batchBodyLimitBytes ?? defaultBatchBodyLimitBytes,
     batchEventsMax: options.batchEventsMax ?? defaultBatchEventsMax,
   });
-  registerStateRoutes(app, options.engine);
+  const stateQueries = createConcurrencyLimit(
+    positive(options.stateQueriesInFlightMax ?? defaultStateQueriesInFlightMax),
+  );
+  registerStateRoutes(app, options.engine, stateQueries);
   registerHealthRoutes(app, options.engine);
   registerMethodNotAllowed(app);
   return app;
+}
+
+function positive(max: number): number {
+  assert(Number.isSafeInteger(max) && max > 0, 'a server limit is a positive integer');
+  return max;
 }
 
 function createFastify(options: ServerOptions): FastifyInstance {

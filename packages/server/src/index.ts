@@ -4,6 +4,8 @@ export {
   defaultBatchBodyLimitBytes,
   defaultBatchEventsMax,
   defaultBodyLimitBytes,
+  defaultRequestsInFlightMax,
+  defaultStateQueriesInFlightMax,
 } from './create-server.js';
 export type { BatchResponse } from './routes/events.js';
 export type { Problem, ProblemInput } from './http/problem.js';

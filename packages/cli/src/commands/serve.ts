@@ -34,11 +34,20 @@ export async function runServe(
 ): Promise<number> {
   const clock = createSystemClock();
   const random = createCryptoRandom();
-  const engine = await startEngine(config, { clock, random, migrate: options.migrate });
+  // The engine is built before the server whose logger reports its failed sweeps.
+  let onSweepError: (error: unknown) => void = () => undefined;
+  const engine = await startEngine(config, {
+    clock,
+    random,
+    migrate: options.migrate,
+    onSweepError: (error) => onSweepError(error),
+  });
   let onProgrammerError: (error: Error) => void = () => undefined;
   const app = createServer({
     engine,
     logger: { level: config.logLevel },
+    requestsInFlightMax: config.serverLimits.requestsInFlightMax,
+    stateQueriesInFlightMax: config.serverLimits.stateQueriesInFlightMax,
     requestIdPrefix: `${random.nextUint32().toString(16).padStart(8, '0')}-`,
     onProgrammerError: (error) => onProgrammerError(error),
   });
@@ -46,6 +55,10 @@ export async function runServe(
     await engine.close().catch(() => undefined);
     throw error;
   });
+  onSweepError = (error) => {
+    // A sweep that fails (the database is down, say) is retried at the next tick; say so, without the stack.
+    app.log.error({ err: error }, 'sweep failed; retrying at the next tick');
+  };
   engine.start();
   environment.stdout(`aevon: listening on ${url}`);
   return new Promise<number>((resolve) => {
@@ -59,7 +72,12 @@ export async function runServe(
 
 async function startEngine(
   config: AevonConfig,
-  context: { readonly clock: Clock; readonly random: Random; readonly migrate: boolean },
+  context: {
+    readonly clock: Clock;
+    readonly random: Random;
+    readonly migrate: boolean;
+    readonly onSweepError: (error: unknown) => void;
+  },
 ): Promise<MeteringEngine> {
   // Rules and schemas first: a configuration mistake fails before the database is touched.
   const rules = await loadRules(config.aggregationConfigDir);
@@ -70,6 +88,7 @@ async function startEngine(
       storage: opened.storage,
       clock: context.clock,
       random: context.random,
+      limits: { appendQueueBatchesMax: config.serverLimits.appendQueueMax },
       // Requests arrive from separate I/O callbacks: gather those of one event-loop turn into one group commit.
       scheduleGroupCommit: (start) => setImmediate(start),
     });
@@ -80,6 +99,7 @@ async function startEngine(
       rules,
       schemas,
       cronIntervalMs: config.cronIntervalMs,
+      onSweepError: context.onSweepError,
     });
     return engine;
   } catch (error) {
