@@ -61,36 +61,38 @@ describe('admission', () => {
   it('answers a request beyond requestsInFlightMax with 429, Retry-After and problem+json', async () => {
     // Given a server that handles 2 requests at once, both taken by ingests held at the gate
     const gate = createGate();
-    app = createServer({ engine: createGatedEngine(gate), requestsInFlightMax: 2 });
-    const post = () => app?.inject({ method: 'POST', url: '/v1/events', payload: seedEvent });
+    const server = createServer({ engine: createGatedEngine(gate), requestsInFlightMax: 2 });
+    app = server;
+    const post = () => server.inject({ method: 'POST', url: '/v1/events', payload: seedEvent });
     const held = [post(), post()];
     await until(() => gate.waiting() === 2);
 
     // When a third arrives, and a probe of /health and /ready
     const third = await post();
-    const health = await app.inject({ method: 'GET', url: '/health' });
-    const ready = await app.inject({ method: 'GET', url: '/ready' });
+    const health = await server.inject({ method: 'GET', url: '/health' });
+    const ready = await server.inject({ method: 'GET', url: '/ready' });
 
     // Then the third is turned away and the probes are not
-    expect(third?.statusCode).toBe(429);
-    expect(third?.headers['retry-after']).toBe('1');
-    expect(third?.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-    expect(third?.json()).toMatchObject({ code: 'AEV_OVERLOADED', details: { queued: 2, max: 2 } });
+    expect(third.statusCode).toBe(429);
+    expect(third.headers['retry-after']).toBe('1');
+    expect(third.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(third.json()).toMatchObject({ code: 'AEV_OVERLOADED', details: { queued: 2, max: 2 } });
     expect(health.statusCode).toBe(200);
     expect(ready.statusCode).toBe(200);
     expect(gate.waiting()).toBe(2);
 
     // And once the held requests finish, a request is admitted again
     gate.open();
-    for (const response of await Promise.all(held)) expect(response?.statusCode).toBe(202);
-    expect((await post())?.statusCode).toBe(202);
+    for (const response of await Promise.all(held)) expect(response.statusCode).toBe(202);
+    expect((await post()).statusCode).toBe(202);
   });
 
   it('answers a state query beyond stateQueriesInFlightMax with 429 and Retry-After', async () => {
     // Given a server that answers 1 state query at once, taken by a query held at the gate
     const gate = createGate();
-    app = createServer({ engine: createGatedEngine(gate), stateQueriesInFlightMax: 1 });
-    const get = () => app?.inject({ method: 'GET', url: '/v1/state/user_123?rule=r' });
+    const server = createServer({ engine: createGatedEngine(gate), stateQueriesInFlightMax: 1 });
+    app = server;
+    const get = () => server.inject({ method: 'GET', url: '/v1/state/user_123?rule=r' });
     const held = get();
     await until(() => gate.waiting() === 1);
 
@@ -98,12 +100,12 @@ describe('admission', () => {
     const second = await get();
 
     // Then it is turned away, and it is admitted again after the first one finished
-    expect(second?.statusCode).toBe(429);
-    expect(second?.headers['retry-after']).toBe('1');
-    expect(second?.json()).toMatchObject({ code: 'AEV_OVERLOADED', details: { max: 1 } });
+    expect(second.statusCode).toBe(429);
+    expect(second.headers['retry-after']).toBe('1');
+    expect(second.json()).toMatchObject({ code: 'AEV_OVERLOADED', details: { max: 1 } });
     gate.open();
-    expect((await held)?.statusCode).toBe(200);
-    expect((await get())?.statusCode).toBe(200);
+    expect((await held).statusCode).toBe(200);
+    expect((await get()).statusCode).toBe(200);
   });
 
   it('sends Retry-After with every 503 AEV_STORAGE_UNAVAILABLE', async () => {
