@@ -21,6 +21,8 @@ export const defaultBatchEventsMax = 10_000;
 export const defaultRequestsInFlightMax = 1_024;
 /** Default maximum of state queries answered at once (beyond it: 429). */
 export const defaultStateQueriesInFlightMax = 64;
+/** Default time a client has to send a whole request (headers and body): 30 s. */
+export const defaultRequestTimeoutMs = 30_000;
 
 /** Options for {@link createServer}. */
 export interface ServerOptions {
@@ -44,6 +46,12 @@ export interface ServerOptions {
   readonly requestsInFlightMax?: number;
   /** State queries answered at once; one more is 429 `AEV_OVERLOADED`. Default: {@link defaultStateQueriesInFlightMax}. */
   readonly stateQueriesInFlightMax?: number;
+  /**
+   * Milliseconds a client has to send a whole request; Node answers a slower one 408 and closes its connection, so
+   * that a client trickling its body cannot hold one of the `requestsInFlightMax` places for ever (Fastify's own
+   * default is no limit). Default: {@link defaultRequestTimeoutMs}.
+   */
+  readonly requestTimeoutMs?: number;
   /**
    * Prefix of request ids (`<prefix><counter>`); the counter restarts with the process, so a caller that wants ids
    * unique across restarts passes a random prefix. Default: `req-`.
@@ -121,6 +129,7 @@ function createFastify(options: ServerOptions): FastifyInstance {
     // A closing server answers with Aevon's own 503 problem (the onRequest hook), not Fastify's body.
     return503OnClosing: false,
     bodyLimit: options.bodyLimitBytes ?? defaultBodyLimitBytes,
+    requestTimeout: positive(options.requestTimeoutMs ?? defaultRequestTimeoutMs),
   };
   const logger = options.logger ?? false;
   if (isLoggerInstance(logger)) {

@@ -4,6 +4,7 @@ export {
   defaultBatchBodyLimitBytes,
   defaultBatchEventsMax,
   defaultBodyLimitBytes,
+  defaultRequestTimeoutMs,
   defaultRequestsInFlightMax,
   defaultStateQueriesInFlightMax,
 } from './create-server.js';

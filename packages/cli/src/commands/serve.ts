@@ -48,6 +48,7 @@ export async function runServe(
     logger: { level: config.logLevel },
     requestsInFlightMax: config.serverLimits.requestsInFlightMax,
     stateQueriesInFlightMax: config.serverLimits.stateQueriesInFlightMax,
+    requestTimeoutMs: config.serverLimits.requestTimeoutMs,
     requestIdPrefix: `${random.nextUint32().toString(16).padStart(8, '0')}-`,
     onProgrammerError: (error) => onProgrammerError(error),
   });

@@ -28,6 +28,8 @@ export interface ServerLimitsConfig {
   readonly stateQueriesInFlightMax: number;
   /** `server.append_queue_max`: appends waiting for a group commit; more are 429. */
   readonly appendQueueMax: number;
+  /** `server.request_timeout` in milliseconds: the time a client has to send a whole request. */
+  readonly requestTimeoutMs: number;
 }
 
 /**
@@ -74,6 +76,7 @@ export const configKeys = {
     env: 'AEVON_SERVER_STATE_QUERIES_IN_FLIGHT_MAX',
   },
   'server.append_queue_max': { default: '100000', env: 'AEVON_SERVER_APPEND_QUEUE_MAX' },
+  'server.request_timeout': { default: '30s', env: 'AEVON_SERVER_REQUEST_TIMEOUT' },
   'log.level': { default: 'warn', env: 'AEVON_LOG_LEVEL' },
 } as const;
 

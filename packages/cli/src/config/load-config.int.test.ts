@@ -48,6 +48,7 @@ describe('loadConfig', () => {
         requestsInFlightMax: 1024,
         stateQueriesInFlightMax: 64,
         appendQueueMax: 100_000,
+        requestTimeoutMs: 30_000,
       },
       logLevel: 'warn',
     });
@@ -114,7 +115,8 @@ describe('loadConfig', () => {
     writeFileSync(
       join(dir, 'aevon.yaml'),
       'database:\n  pool_max: 4\n  pool_waiters_max: 50\n  connect_timeout: 2s\n' +
-        'server:\n  requests_in_flight_max: 32\n  state_queries_in_flight_max: 8\n',
+        'server:\n  requests_in_flight_max: 32\n  state_queries_in_flight_max: 8\n' +
+        '  request_timeout: 10s\n',
     );
     const config = await loadConfig({
       cwd: dir,
@@ -129,6 +131,7 @@ describe('loadConfig', () => {
       requestsInFlightMax: 32,
       stateQueriesInFlightMax: 8,
       appendQueueMax: 500,
+      requestTimeoutMs: 10_000,
     });
   });
 

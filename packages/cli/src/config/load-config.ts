@@ -111,6 +111,7 @@ function buildConfig(file: string | null, get: (key: ConfigKey) => RawValue): Ae
   const dsn = get('database.dsn');
   const cronInterval = text(get('aggregation.cron_interval'), 'aggregation.cron_interval');
   const connectTimeout = get('database.connect_timeout');
+  const requestTimeout = get('server.request_timeout');
   return {
     file,
     database: {
@@ -139,6 +140,11 @@ function buildConfig(file: string | null, get: (key: ConfigKey) => RawValue): Ae
       requestsInFlightMax: count(get, 'server.requests_in_flight_max'),
       stateQueriesInFlightMax: count(get, 'server.state_queries_in_flight_max'),
       appendQueueMax: count(get, 'server.append_queue_max'),
+      requestTimeoutMs: duration(
+        text(requestTimeout, 'server.request_timeout'),
+        requestTimeout,
+        'server.request_timeout',
+      ),
     },
     logLevel: level(get('log.level')),
   };
