@@ -57,7 +57,7 @@ export async function runServe(
     throw error;
   });
   onSweepError = (error) => {
-    // A sweep that fails (the database is down, say) is retried at the next tick; say so, without the stack.
+    // A sweep that fails (the database is down, say) is retried at the next tick: log it so that an operator sees it.
     app.log.error({ err: error }, 'sweep failed; retrying at the next tick');
   };
   engine.start();
