@@ -17,6 +17,8 @@ export interface AevonServerOptions {
   readonly migrate: boolean;
   /** How long to wait for the listening line. */
   readonly startTimeoutMs: number;
+  /** More `AEVON_*` settings (limits, say). Default: none. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A running server process (`aevon serve`, or the ceiling server). */
@@ -78,6 +80,7 @@ export async function startAevonServer(options: AevonServerOptions): Promise<Aev
         AEVON_SERVER_HOST: '127.0.0.1',
         AEVON_SERVER_PORT: '0',
         AEVON_LOG_LEVEL: 'error',
+        ...options.env,
       },
       startTimeoutMs: options.startTimeoutMs,
     },

@@ -4,6 +4,8 @@ import { Agent, request } from 'node:http';
 export interface HttpAnswer {
   readonly status: number;
   readonly body: string;
+  /** The `Retry-After` header, when the answer has one. */
+  readonly retryAfter?: string;
 }
 
 /** A keep-alive HTTP/1.1 client on one base URL, as a metering client would hold one. */
@@ -35,9 +37,12 @@ export function createHttpClient(baseUrl: string, socketsMax: number): HttpClien
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('error', reject);
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          );
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const body = Buffer.concat(chunks).toString('utf8');
+            const retryAfter = res.headers['retry-after'];
+            resolve(retryAfter === undefined ? { status, body } : { status, body, retryAfter });
+          });
         },
       );
       req.on('error', reject);

@@ -9,7 +9,7 @@
 //   npm run bench:memory -- --quick                    # about 3 s per engine (the smoke test uses this)
 //   npm run bench:memory -- --engines sqlite --duration 20 --shapes batch,single
 //   node bench/dist/memory.js --help
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ import type { HttpAnswer } from './http-client.js';
 import { createHttpClient, expectStatus } from './http-client.js';
 import type { EventColumns, WorkloadSpace } from './metering-workload.js';
 import { benchRules, createRandomSource, eventJson, generateEvents } from './metering-workload.js';
+import { mib, readProcMemory } from './proc-memory.js';
 import { environment, percentiles, round, writeReport } from './report.js';
 
 type Shape = 'batch' | 'single';
@@ -69,24 +70,6 @@ const usage = `Usage: node bench/dist/memory.js [options]
   --help                 this text
 
 PostgreSQL as for the metering benchmark. Results: <out>/<date>-memory.json and .md (memory-quick with --quick).`;
-
-/** The memory lines of /proc/<pid>/status, in KiB. */
-interface ProcMemory {
-  readonly vmRssKb: number;
-  readonly vmHwmKb: number;
-}
-
-function readProcMemory(pid: number): ProcMemory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): number => {
-    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
-    if (match?.[1] === undefined) throw new Error(`/proc/${pid}/status has no ${name}`);
-    return Number(match[1]);
-  };
-  return { vmRssKb: field('VmRSS'), vmHwmKb: field('VmHWM') };
-}
-
-const mib = (kb: number): number => round(kb / 1024, 1);
 
 /** One engine and shape. */
 interface MemoryMeasurement {

@@ -72,7 +72,13 @@ async function openSqlite(database: DatabaseConfig): Promise<OpenedStorage> {
 
 async function openPostgres(database: DatabaseConfig, migrate: boolean): Promise<OpenedStorage> {
   const postgres = await import('@aevon/postgres');
-  const storage = await postgres.createPostgresStorage({ connectionString: database.dsn, migrate });
+  const storage = await postgres.createPostgresStorage({
+    connectionString: database.dsn,
+    migrate,
+    poolMax: database.poolMax,
+    poolWaitersMax: database.poolWaitersMax,
+    connectTimeoutMs: database.connectTimeoutMs,
+  });
   try {
     const metering = await postgres.createPostgresMeteringStore(storage);
     const apiKeys = await postgres.createPostgresApiKeyStore(storage);

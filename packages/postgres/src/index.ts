@@ -17,3 +17,4 @@ export {
   createPostgresApiKeyStore,
   postgresApiKeyMigrations,
 } from './api-keys/postgres-api-key-store.js';
+export { connectTimeoutMsDefault, poolMaxDefault, poolWaitersMaxDefault } from './bounded-pool.js';

@@ -12,8 +12,13 @@ import type {
 } from '@aevon/core';
 import { AevonError, assert } from '@aevon/core';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import type { Pool } from 'pg';
+import {
+  connectTimeoutMsDefault,
+  createBoundedPool,
+  poolMaxDefault,
+  poolWaitersMaxDefault,
+} from './bounded-pool.js';
 import { toStorageError } from './postgres-error.js';
 import { appendInTransaction } from './queries/append.js';
 import { selectAll, selectStream, selectStreamEnds } from './queries/read.js';
@@ -31,8 +36,18 @@ export type PostgresStorageOptions = (
 ) & {
   /** The PostgreSQL schema (namespace) holding the tables. Default: `aevon`. */
   readonly schema?: string;
-  /** Connections in the pool this storage creates (ignored with `pool`). Default: 10. */
+  /** Connections in the pool this storage creates (ignored with `pool`). Default: {@link poolMaxDefault}. */
   readonly poolMax?: number;
+  /**
+   * Callers waiting for a connection of the pool this storage creates (ignored with `pool`); one more fails at once
+   * with `AEV_OVERLOADED`. Default: {@link poolWaitersMaxDefault}.
+   */
+  readonly poolWaitersMax?: number;
+  /**
+   * How long a caller waits for a connection (a new one, or a busy one to be returned) before it fails with
+   * `AEV_STORAGE_UNAVAILABLE` (ignored with `pool`). Default: {@link connectTimeoutMsDefault}.
+   */
+  readonly connectTimeoutMs?: number;
   /**
    * Apply pending migrations on creation. Default: true, for development and tests. In production set it to false
    * and run `aevon migrate` once per release, so that several nodes never change the schema behind each other's back;
@@ -76,7 +91,14 @@ export async function createPostgresStorage(
   const tables = tablesOf(schema);
   const migrations = options.migrations ?? eventLogMigrations;
   const ownsPool = options.pool === undefined;
-  const pool = options.pool ?? createPool(options.connectionString, options.poolMax ?? 10);
+  const pool =
+    options.pool ??
+    createBoundedPool({
+      connectionString: options.connectionString,
+      max: options.poolMax ?? poolMaxDefault,
+      waitersMax: options.poolWaitersMax ?? poolWaitersMaxDefault,
+      connectTimeoutMs: options.connectTimeoutMs ?? connectTimeoutMsDefault,
+    });
   try {
     if (options.migrate ?? true) await migrate(pool, { schema, migrations });
     else await checkSchemaVersion(pool, { schema, migrations });
@@ -87,15 +109,6 @@ export async function createPostgresStorage(
   const waitMs = options.readVisibilityWaitMs ?? 1000;
   assert(Number.isFinite(waitMs) && waitMs >= 0, 'readVisibilityWaitMs is a non-negative number');
   return buildStorage({ pool, ownsPool, schema, tables, waitMs });
-}
-
-function createPool(connectionString: string, max: number): Pool {
-  assert(Number.isSafeInteger(max) && max >= 1, 'poolMax is a positive integer');
-  const pool = new pg.Pool({ connectionString, max });
-  // An idle client that loses its connection emits 'error' on the pool; unhandled, it would crash the process. The
-  // pool drops that client, and the next query reports AEV_STORAGE_UNAVAILABLE.
-  pool.on('error', () => undefined);
-  return pool;
 }
 
 interface StorageParts {

@@ -1,16 +1,22 @@
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { assert } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
 import type { ApiKeyAuthOptions } from './http/api-key-auth.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
 import type { ProgrammerErrorListener } from './http/error-handler.js';
 import { isProgrammerError, problemForError, sendProblem } from './http/error-handler.js';
 import { createProblem } from './http/problem.js';
+import { createConcurrencyLimit, registerAdmission } from './http/admission.js';
 import { transportStatus } from './http/status-by-code.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerStateRoutes } from './routes/state.js';
-import { registerSubscriptionRoutes } from './routes/subscriptions.js';
+import {
+  defaultSubscribersMax,
+  registerSubscriptionRoutes,
+  subscriptionPaths,
+} from './routes/subscriptions.js';
 
 /** Default body limit of a single-event request: 1 MiB. */
 export const defaultBodyLimitBytes = 1024 * 1024;
@@ -18,6 +24,12 @@ export const defaultBodyLimitBytes = 1024 * 1024;
 export const defaultBatchBodyLimitBytes = 16 * 1024 * 1024;
 /** Default maximum of events in one batch request (core's `appendEventsMax`). */
 export const defaultBatchEventsMax = 10_000;
+/** Default maximum of requests handled at once (beyond it: 429 before the body is read). */
+export const defaultRequestsInFlightMax = 1_024;
+/** Default maximum of state queries answered at once (beyond it: 429). */
+export const defaultStateQueriesInFlightMax = 64;
+/** Default time a client has to send a whole request (headers and body): 30 s. */
+export const defaultRequestTimeoutMs = 30_000;
 
 /** Options for {@link createServer}. */
 export interface ServerOptions {
@@ -40,6 +52,22 @@ export interface ServerOptions {
   readonly batchBodyLimitBytes?: number;
   /** Events in one batch request. Default: {@link defaultBatchEventsMax}. */
   readonly batchEventsMax?: number;
+  /**
+   * Requests handled at once, counted from arrival until the response is sent; one more is answered 429
+   * `AEV_OVERLOADED` with `Retry-After` before its body is read. `/health` and `/ready` are never turned away.
+   * Default: {@link defaultRequestsInFlightMax}.
+   */
+  readonly requestsInFlightMax?: number;
+  /** State queries answered at once; one more is 429 `AEV_OVERLOADED`. Default: {@link defaultStateQueriesInFlightMax}. */
+  readonly stateQueriesInFlightMax?: number;
+  /** Subscriptions (`GET /v1/subscriptions`) open at once; one more is 429. Default: {@link defaultSubscribersMax}. */
+  readonly subscribersMax?: number;
+  /**
+   * Milliseconds a client has to send a whole request; Node answers a slower one 408 and closes its connection, so
+   * that a client trickling its body cannot hold one of the `requestsInFlightMax` places for ever (Fastify's own
+   * default is no limit). Default: {@link defaultRequestTimeoutMs}.
+   */
+  readonly requestTimeoutMs?: number;
   /**
    * Prefix of request ids (`<prefix><counter>`); the counter restarts with the process, so a caller that wants ids
    * unique across restarts passes a random prefix. Default: `req-`.
@@ -95,6 +123,12 @@ export function createServer(options: ServerOptions): FastifyInstance {
     });
     return sendProblem(reply, problem);
   });
+  // Admission first, so that requests without a valid key are bounded too.
+  registerAdmission(app, {
+    requestsInFlightMax: positive(options.requestsInFlightMax ?? defaultRequestsInFlightMax),
+    // Probes always answer; subscriptions are long-lived and have their own bound (subscribersMax).
+    exemptPaths: ['/health', '/ready', ...subscriptionPaths],
+  });
   if (options.apiKeys !== undefined) registerApiKeyAuth(app, options.apiKeys);
   // Only JSON bodies are accepted; without this, text/plain would reach the routes as a string.
   app.removeContentTypeParser('text/plain');
@@ -108,11 +142,21 @@ export function createServer(options: ServerOptions): FastifyInstance {
     batchBodyLimitBytes: options.batchBodyLimitBytes ?? defaultBatchBodyLimitBytes,
     batchEventsMax: options.batchEventsMax ?? defaultBatchEventsMax,
   });
-  registerStateRoutes(app, options.engine);
-  registerSubscriptionRoutes(app, options.engine);
+  const stateQueries = createConcurrencyLimit(
+    positive(options.stateQueriesInFlightMax ?? defaultStateQueriesInFlightMax),
+  );
+  registerStateRoutes(app, options.engine, stateQueries);
+  registerSubscriptionRoutes(app, options.engine, {
+    subscribersMax: positive(options.subscribersMax ?? defaultSubscribersMax),
+  });
   registerHealthRoutes(app, options.engine);
   registerMethodNotAllowed(app);
   return app;
+}
+
+function positive(max: number): number {
+  assert(Number.isSafeInteger(max) && max > 0, 'a server limit is a positive integer');
+  return max;
 }
 
 function createFastify(options: ServerOptions): FastifyInstance {
@@ -126,6 +170,7 @@ function createFastify(options: ServerOptions): FastifyInstance {
     // A closing server answers with Aevon's own 503 problem (the onRequest hook), not Fastify's body.
     return503OnClosing: false,
     bodyLimit: options.bodyLimitBytes ?? defaultBodyLimitBytes,
+    requestTimeout: positive(options.requestTimeoutMs ?? defaultRequestTimeoutMs),
   };
   const logger = options.logger ?? false;
   if (isLoggerInstance(logger)) {

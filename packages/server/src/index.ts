@@ -5,6 +5,9 @@ export {
   defaultBatchBodyLimitBytes,
   defaultBatchEventsMax,
   defaultBodyLimitBytes,
+  defaultRequestTimeoutMs,
+  defaultRequestsInFlightMax,
+  defaultStateQueriesInFlightMax,
 } from './create-server.js';
 export type { BatchResponse } from './routes/events.js';
 export type { Problem, ProblemInput } from './http/problem.js';

@@ -35,10 +35,13 @@ export async function runServe(
 ): Promise<number> {
   const clock = createSystemClock();
   const random = createCryptoRandom();
+  // The engine is built before the server whose logger reports its failed sweeps.
+  let onSweepError: (error: unknown) => void = () => undefined;
   const { engine, apiKeys } = await startEngine(config, {
     clock,
     random,
     migrate: options.migrate,
+    onSweepError: (error) => onSweepError(error),
   });
   const auth = await resolveApiKeyAuth(config, { store: apiKeys, clock }).catch(
     async (error: unknown) => {
@@ -51,6 +54,9 @@ export async function runServe(
     engine,
     ...(auth === undefined ? {} : { apiKeys: auth }),
     logger: { level: config.logLevel },
+    requestsInFlightMax: config.serverLimits.requestsInFlightMax,
+    stateQueriesInFlightMax: config.serverLimits.stateQueriesInFlightMax,
+    requestTimeoutMs: config.serverLimits.requestTimeoutMs,
     requestIdPrefix: `${random.nextUint32().toString(16).padStart(8, '0')}-`,
     onProgrammerError: (error) => onProgrammerError(error),
   });
@@ -58,6 +64,10 @@ export async function runServe(
     await engine.close().catch(() => undefined);
     throw error;
   });
+  onSweepError = (error) => {
+    // A sweep that fails (the database is down, say) is retried at the next tick: log it so that an operator sees it.
+    app.log.error({ err: error }, 'sweep failed; retrying at the next tick');
+  };
   engine.start();
   environment.stdout(`aevon: listening on ${url}`);
   return new Promise<number>((resolve) => {
@@ -71,7 +81,12 @@ export async function runServe(
 
 async function startEngine(
   config: AevonConfig,
-  context: { readonly clock: Clock; readonly random: Random; readonly migrate: boolean },
+  context: {
+    readonly clock: Clock;
+    readonly random: Random;
+    readonly migrate: boolean;
+    readonly onSweepError: (error: unknown) => void;
+  },
 ): Promise<{ readonly engine: MeteringEngine; readonly apiKeys: ApiKeyStore }> {
   // Rules and schemas first: a configuration mistake fails before the database is touched.
   const rules = await loadRules(config.aggregationConfigDir);
@@ -82,6 +97,7 @@ async function startEngine(
       storage: opened.storage,
       clock: context.clock,
       random: context.random,
+      limits: { appendQueueBatchesMax: config.serverLimits.appendQueueMax },
       // Requests arrive from separate I/O callbacks: gather those of one event-loop turn into one group commit.
       scheduleGroupCommit: (start) => setImmediate(start),
     });
@@ -92,6 +108,7 @@ async function startEngine(
       rules,
       schemas,
       cronIntervalMs: config.cronIntervalMs,
+      onSweepError: context.onSweepError,
     });
     return { engine, apiKeys: opened.apiKeys };
   } catch (error) {

@@ -12,6 +12,24 @@ export interface DatabaseConfig {
   readonly baseDir: string;
   /** Where the DSN came from (a file path, `environment variable AEVON_DATABASE_DSN`, or `default`). */
   readonly source: string;
+  /** `database.pool_max`: connections to PostgreSQL (ignored by SQLite). */
+  readonly poolMax: number;
+  /** `database.pool_waiters_max`: requests waiting for a PostgreSQL connection; more are 429 (ignored by SQLite). */
+  readonly poolWaitersMax: number;
+  /** `database.connect_timeout` in milliseconds: the longest wait for a PostgreSQL connection, then 503. */
+  readonly connectTimeoutMs: number;
+}
+
+/** The server's bounds on work in progress (docs/reference/config.md, "Overload"). */
+export interface ServerLimitsConfig {
+  /** `server.requests_in_flight_max`: requests handled at once; more are 429 before their body is read. */
+  readonly requestsInFlightMax: number;
+  /** `server.state_queries_in_flight_max`: state queries answered at once; more are 429. */
+  readonly stateQueriesInFlightMax: number;
+  /** `server.append_queue_max`: appends waiting for a group commit; more are 429. */
+  readonly appendQueueMax: number;
+  /** `server.request_timeout` in milliseconds: the time a client has to send a whole request. */
+  readonly requestTimeoutMs: number;
 }
 
 /**
@@ -33,6 +51,7 @@ export interface AevonConfig {
   readonly serverHost: string;
   /** `server.port`: the TCP port to listen on; 0 picks a free one (the "listening on" line names it). */
   readonly serverPort: number;
+  readonly serverLimits: ServerLimitsConfig;
   /** `log.level`. */
   readonly logLevel: LogLevel;
   /**
@@ -45,6 +64,9 @@ export interface AevonConfig {
 /** Every config key, its default, and its environment variable (`AEVON_` + the path in upper snake case). */
 export const configKeys = {
   'database.dsn': { default: 'sqlite:./data/aevon.db', env: 'AEVON_DATABASE_DSN' },
+  'database.pool_max': { default: '10', env: 'AEVON_DATABASE_POOL_MAX' },
+  'database.pool_waiters_max': { default: '1000', env: 'AEVON_DATABASE_POOL_WAITERS_MAX' },
+  'database.connect_timeout': { default: '5s', env: 'AEVON_DATABASE_CONNECT_TIMEOUT' },
   'schema.path': { default: './schemas', env: 'AEVON_SCHEMA_PATH' },
   'aggregation.config_dir': {
     default: './config/aggregations',
@@ -53,6 +75,13 @@ export const configKeys = {
   'aggregation.cron_interval': { default: '1m', env: 'AEVON_AGGREGATION_CRON_INTERVAL' },
   'server.host': { default: '127.0.0.1', env: 'AEVON_SERVER_HOST' },
   'server.port': { default: '8080', env: 'AEVON_SERVER_PORT' },
+  'server.requests_in_flight_max': { default: '1024', env: 'AEVON_SERVER_REQUESTS_IN_FLIGHT_MAX' },
+  'server.state_queries_in_flight_max': {
+    default: '64',
+    env: 'AEVON_SERVER_STATE_QUERIES_IN_FLIGHT_MAX',
+  },
+  'server.append_queue_max': { default: '100000', env: 'AEVON_SERVER_APPEND_QUEUE_MAX' },
+  'server.request_timeout': { default: '30s', env: 'AEVON_SERVER_REQUEST_TIMEOUT' },
   'log.level': { default: 'warn', env: 'AEVON_LOG_LEVEL' },
   'auth.required': { default: 'auto', env: 'AEVON_AUTH_REQUIRED' },
 } as const;

@@ -30,13 +30,26 @@ describe('loadConfig', () => {
     const config = await loadConfig({ cwd: dir, env: {} });
     expect(config).toEqual({
       file: null,
-      database: { dsn: 'sqlite:./data/aevon.db', baseDir: dir, source: 'default' },
+      database: {
+        dsn: 'sqlite:./data/aevon.db',
+        baseDir: dir,
+        source: 'default',
+        poolMax: 10,
+        poolWaitersMax: 1000,
+        connectTimeoutMs: 5000,
+      },
       schemaPath: join(dir, 'schemas'),
       aggregationConfigDir: join(dir, 'config/aggregations'),
       cronInterval: '1m',
       cronIntervalMs: 60_000,
       serverHost: '127.0.0.1',
       serverPort: 8080,
+      serverLimits: {
+        requestsInFlightMax: 1024,
+        stateQueriesInFlightMax: 64,
+        appendQueueMax: 100_000,
+        requestTimeoutMs: 30_000,
+      },
       logLevel: 'warn',
       authRequired: null,
     });
@@ -103,6 +116,30 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the overload limits from the file and the environment', async () => {
+    writeFileSync(
+      join(dir, 'aevon.yaml'),
+      'database:\n  pool_max: 4\n  pool_waiters_max: 50\n  connect_timeout: 2s\n' +
+        'server:\n  requests_in_flight_max: 32\n  state_queries_in_flight_max: 8\n' +
+        '  request_timeout: 10s\n',
+    );
+    const config = await loadConfig({
+      cwd: dir,
+      env: { AEVON_SERVER_APPEND_QUEUE_MAX: '500', AEVON_DATABASE_POOL_MAX: '6' },
+    });
+    expect(config.database).toMatchObject({
+      poolMax: 6,
+      poolWaitersMax: 50,
+      connectTimeoutMs: 2000,
+    });
+    expect(config.serverLimits).toEqual({
+      requestsInFlightMax: 32,
+      stateQueriesInFlightMax: 8,
+      appendQueueMax: 500,
+      requestTimeoutMs: 10_000,
+    });
+  });
+
   it('accepts an empty file', async () => {
     writeFileSync(join(dir, 'aevon.yaml'), '# nothing\n');
     expect((await loadConfig({ cwd: dir, env: {} })).serverPort).toBe(8080);
@@ -118,6 +155,9 @@ describe('loadConfig', () => {
     ['database:\n  dsn: 42\n', 'database.dsn: must be a non-empty string'],
     ['log:\n  level: loud\n', 'log.level: must be one of'],
     ['auth:\n  required: yes please\n', 'auth.required: must be true, false or auto'],
+    ['server:\n  requests_in_flight_max: 0\n', 'server.requests_in_flight_max: must be an integer'],
+    ['database:\n  pool_max: many\n', 'database.pool_max: must be an integer from 1'],
+    ['database:\n  connect_timeout: never\n', 'database.connect_timeout: must be a duration'],
     ['- a\n- b\n', 'must hold a mapping'],
     ['server: [\n', 'not valid YAML'],
   ])('rejects %j with AEV_CONFIG_INVALID naming the key and the file', async (yaml, expected) => {

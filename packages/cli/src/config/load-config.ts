@@ -110,15 +110,42 @@ function isConfigKey(key: string): key is ConfigKey {
 function buildConfig(file: string | null, get: (key: ConfigKey) => RawValue): AevonConfig {
   const dsn = get('database.dsn');
   const cronInterval = text(get('aggregation.cron_interval'), 'aggregation.cron_interval');
+  const connectTimeout = get('database.connect_timeout');
+  const requestTimeout = get('server.request_timeout');
   return {
     file,
-    database: { dsn: text(dsn, 'database.dsn'), baseDir: dsn.baseDir, source: dsn.source },
+    database: {
+      dsn: text(dsn, 'database.dsn'),
+      baseDir: dsn.baseDir,
+      source: dsn.source,
+      poolMax: count(get, 'database.pool_max'),
+      poolWaitersMax: count(get, 'database.pool_waiters_max'),
+      connectTimeoutMs: duration(
+        text(connectTimeout, 'database.connect_timeout'),
+        connectTimeout,
+        'database.connect_timeout',
+      ),
+    },
     schemaPath: path(get('schema.path'), 'schema.path'),
     aggregationConfigDir: path(get('aggregation.config_dir'), 'aggregation.config_dir'),
     cronInterval,
-    cronIntervalMs: duration(cronInterval, get('aggregation.cron_interval')),
+    cronIntervalMs: duration(
+      cronInterval,
+      get('aggregation.cron_interval'),
+      'aggregation.cron_interval',
+    ),
     serverHost: text(get('server.host'), 'server.host'),
     serverPort: port(get('server.port')),
+    serverLimits: {
+      requestsInFlightMax: count(get, 'server.requests_in_flight_max'),
+      stateQueriesInFlightMax: count(get, 'server.state_queries_in_flight_max'),
+      appendQueueMax: count(get, 'server.append_queue_max'),
+      requestTimeoutMs: duration(
+        text(requestTimeout, 'server.request_timeout'),
+        requestTimeout,
+        'server.request_timeout',
+      ),
+    },
     logLevel: level(get('log.level')),
     authRequired: authRequired(get('auth.required')),
   };
@@ -144,21 +171,27 @@ function path(entry: RawValue, key: ConfigKey): string {
   return resolve(entry.baseDir, text(entry, key));
 }
 
-function duration(value: string, entry: RawValue): number {
+function duration(value: string, entry: RawValue, key: ConfigKey): number {
   let ms: number;
   try {
     ms = parseDuration(value);
   } catch {
-    throw invalidValue(
-      'aggregation.cron_interval',
-      entry,
-      'must be a duration such as "30s", "1m" or "2m"',
-    );
+    throw invalidValue(key, entry, 'must be a duration such as "30s", "1m" or "2m"');
   }
   if (!Number.isSafeInteger(ms) || ms <= 0) {
-    throw invalidValue('aggregation.cron_interval', entry, 'must be a positive duration');
+    throw invalidValue(key, entry, 'must be a positive duration');
   }
   return ms;
+}
+
+/** A positive integer (a maximum): a YAML number or a decimal string. */
+function count(get: (key: ConfigKey) => RawValue, key: ConfigKey): number {
+  const entry = get(key);
+  const value = typeof entry.value === 'number' ? String(entry.value) : entry.value;
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value.trim()) || Number(value) < 1) {
+    throw invalidValue(key, entry, 'must be an integer from 1 to 999999999');
+  }
+  return Number(value);
 }
 
 function port(entry: RawValue): number {

@@ -43,6 +43,8 @@ const scopeByRoute: ReadonlyMap<string, ApiKeyScope> = new Map([
   ['HEAD /v1/state/:principal_id', 'state:read'],
   ['GET /v1/aggregates/:principal_id', 'state:read'],
   ['HEAD /v1/aggregates/:principal_id', 'state:read'],
+  ['GET /v1/subscriptions', 'state:read'],
+  ['GET /subscriptions', 'state:read'],
 ]);
 
 /** The SHA-256 of an API key secret, lower-case hex: the form an {@link ApiKeyStore} holds. */

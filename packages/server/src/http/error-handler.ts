@@ -12,7 +12,10 @@ import { transportStatus } from './status-by-code.js';
 /** Called with a programmer error (an `AssertionError`) after its 500 answer is sent; see STYLE 2.6. */
 export type ProgrammerErrorListener = (error: Error) => void;
 
-/** Sends `problem` as `application/problem+json`, with `Retry-After` for `AEV_OVERLOADED`. */
+/**
+ * Sends `problem` as `application/problem+json`, with `Retry-After` on every 429 `AEV_OVERLOADED` and 503
+ * `AEV_STORAGE_UNAVAILABLE`.
+ */
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
   const retryAfter = retryAfterSeconds(problem);
   if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));

@@ -95,8 +95,16 @@ export function problemFromAevonError(error: unknown, requestId: string): Proble
   });
 }
 
-/** The `Retry-After` header value (whole seconds, at least 1) for an `AEV_OVERLOADED` problem, else undefined. */
+/** The `Retry-After` of a 503 `AEV_STORAGE_UNAVAILABLE` (database down, or the server shutting down): 1 s. */
+export const unavailableRetryAfterSeconds = 1;
+
+/**
+ * The `Retry-After` header value in whole seconds (at least 1) for a problem a client should retry later: an
+ * `AEV_OVERLOADED` problem (429, from its `retryAfterMs`) or an `AEV_STORAGE_UNAVAILABLE` one (503,
+ * {@link unavailableRetryAfterSeconds}); undefined for any other.
+ */
 export function retryAfterSeconds(problem: Problem): number | undefined {
+  if (problem.code === 'AEV_STORAGE_UNAVAILABLE') return unavailableRetryAfterSeconds;
   if (problem.code !== 'AEV_OVERLOADED') return undefined;
   const details = problem.details as ErrorDetailsByCode['AEV_OVERLOADED'];
   const ms = Number.isFinite(details.retryAfterMs) ? details.retryAfterMs : 1000;

@@ -1,9 +1,22 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RecordedEvent, SubscriptionMessage } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
+import { AevonError } from '@aevon/core';
 import { problemForError } from '../http/error-handler.js';
+import { overloadRetryAfterMs } from '../http/admission.js';
+
+/** The paths of the subscription endpoint. */
+export const subscriptionPaths = ['/v1/subscriptions', '/subscriptions'] as const;
+/** Default most subscriptions open at once (each holds a connection and at most one page of events). */
+export const defaultSubscribersMax = 1_000;
+
+/** What {@link registerSubscriptionRoutes} needs besides the engine. */
+export interface SubscriptionRoutesOptions {
+  /** Subscriptions open at once; one more is answered 429 `AEV_OVERLOADED` with `Retry-After`. */
+  readonly subscribersMax: number;
+}
 
 /**
  * Registers `GET /v1/subscriptions` (alias `GET /subscriptions`): a catch-up subscription on the log as Server-Sent
@@ -12,56 +25,78 @@ import { problemForError } from '../http/error-handler.js';
  * backpressure is honoured: when the client reads slowly, the subscription waits for `drain` before reading further
  * from the log, so the server never buffers more than one page per subscriber. Closing the server ends every stream.
  */
-export function registerSubscriptionRoutes(app: FastifyInstance, engine: MeteringEngine): void {
+export function registerSubscriptionRoutes(
+  app: FastifyInstance,
+  engine: MeteringEngine,
+  options: SubscriptionRoutesOptions,
+): void {
   const open = new Set<AbortController>();
   app.addHook('preClose', async () => {
     for (const controller of open) controller.abort();
   });
-  for (const url of ['/v1/subscriptions', '/subscriptions']) {
+  for (const url of subscriptionPaths) {
     // No HEAD: it would open a stream that never sends a body.
     app.get<{ Querystring: Record<string, unknown> }>(
       url,
       { exposeHeadRoute: false },
       async (request, reply) => {
+        if (open.size >= options.subscribersMax) {
+          throw new AevonError('AEV_OVERLOADED', {
+            queued: open.size,
+            max: options.subscribersMax,
+            retryAfterMs: overloadRetryAfterMs,
+          });
+        }
         const controller = new AbortController();
-        const lastEventId = request.headers['last-event-id'];
-        const query = request.query;
-        const messages = await engine.openSubscription(
-          {
-            from:
-              typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : query['from'],
-            streams: query['stream'],
-            types: query['type'],
-            principals: query['principal'],
-          },
-          controller.signal,
-        );
-        reply.hijack();
-        const raw = reply.raw;
-        raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          // The stream is the connection's last response: once it ends (server closing, error), the socket closes
-          // instead of idling in keep-alive and holding up a shutdown.
-          connection: 'close',
-          'x-accel-buffering': 'no',
-          'x-request-id': request.id,
-        });
-        // The client's comment line flushes the headers at once, and sets its reconnection delay.
-        raw.write('retry: 1000\n: aevon subscription\n\n');
-        raw.on('close', () => controller.abort());
         open.add(controller);
         try {
-          await stream(messages, raw, controller.signal);
-        } catch (error) {
-          if (!controller.signal.aborted) writeError(raw, request, error);
+          await serveSubscription(engine, request, reply, controller);
         } finally {
           open.delete(controller);
           controller.abort();
-          raw.end();
         }
       },
     );
+  }
+}
+
+async function serveSubscription(
+  engine: MeteringEngine,
+  request: FastifyRequest<{ Querystring: Record<string, unknown> }>,
+  reply: FastifyReply,
+  controller: AbortController,
+): Promise<void> {
+  const lastEventId = request.headers['last-event-id'];
+  const query = request.query;
+  const messages = await engine.openSubscription(
+    {
+      from: typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : query['from'],
+      streams: query['stream'],
+      types: query['type'],
+      principals: query['principal'],
+    },
+    controller.signal,
+  );
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    // The stream is the connection's last response: once it ends (server closing, error), the socket closes
+    // instead of idling in keep-alive and holding up a shutdown.
+    connection: 'close',
+    'x-accel-buffering': 'no',
+    'x-request-id': request.id,
+  });
+  // The client's comment line flushes the headers at once, and sets its reconnection delay.
+  raw.write('retry: 1000\n: aevon subscription\n\n');
+  raw.on('close', () => controller.abort());
+  try {
+    await stream(messages, raw, controller.signal);
+  } catch (error) {
+    if (!controller.signal.aborted) writeError(raw, request, error);
+  } finally {
+    raw.end();
   }
 }
 
