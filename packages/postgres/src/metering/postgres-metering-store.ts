@@ -16,7 +16,7 @@ import {
   assertSweepStep,
   meteringCheckpointName,
   occurredInRange,
-  parseDecimal,
+  parseStoredDecimal,
   principalStream,
   tailEventsMaxDefault,
   tailPageEventsDefault,
@@ -214,7 +214,7 @@ async function readSnapshot(
     [query.rule, query.principalId, String(query.fromMs), String(query.toMs)],
   );
   const buckets = result.rows.map((row): StoredBucket => {
-    const value = parseDecimal(row.value);
+    const value = parseStoredDecimal(row.value);
     assert(value !== null, 'a stored pre-aggregate value is a decimal');
     return { bucketStartMs: Number(row.bucket_start), eventCount: Number(row.event_count), value };
   });
