@@ -1,9 +1,11 @@
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { MeteringEngine } from '@aevon/engine';
+import { createClientErrorHandler } from './http/client-error.js';
 import type { ProgrammerErrorListener } from './http/error-handler.js';
 import { isProgrammerError, problemForError, sendProblem } from './http/error-handler.js';
-import { createProblem } from './http/problem.js';
+import { registerJsonBodyParser } from './http/json-body.js';
+import { createProblem, internalProblem } from './http/problem.js';
 import { transportStatus } from './http/status-by-code.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -15,6 +17,12 @@ export const defaultBodyLimitBytes = 1024 * 1024;
 export const defaultBatchBodyLimitBytes = 16 * 1024 * 1024;
 /** Default maximum of events in one batch request (core's `appendEventsMax`). */
 export const defaultBatchEventsMax = 10_000;
+/**
+ * The longest raw (percent-encoded) path parameter the router accepts: room for a principal id of the longest allowed
+ * length written entirely in escaped multi-byte characters. Fastify's default of 100 would refuse principals that
+ * ingest accepts; the principal's own length limit is then checked on the decoded id.
+ */
+const pathParamLengthMax = 8 * 1024;
 
 /** Options for {@link createServer}. */
 export interface ServerOptions {
@@ -68,6 +76,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
   // Only JSON bodies are accepted; without this, text/plain would reach the routes as a string.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app);
   app.setErrorHandler((error, request, reply) =>
     handleError(error, request, reply, options.onProgrammerError),
   );
@@ -87,14 +96,21 @@ export function createServer(options: ServerOptions): FastifyInstance {
 function createFastify(options: ServerOptions): FastifyInstance {
   const prefix = options.requestIdPrefix ?? 'req-';
   let requestCount = 0;
+  const nextRequestId = (): string => {
+    requestCount += 1;
+    return `${prefix}${requestCount}`;
+  };
   const common = {
-    genReqId: () => {
-      requestCount += 1;
-      return `${prefix}${requestCount}`;
-    },
+    genReqId: nextRequestId,
     // A closing server answers with Aevon's own 503 problem (the onRequest hook), not Fastify's body.
     return503OnClosing: false,
     bodyLimit: options.bodyLimitBytes ?? defaultBodyLimitBytes,
+    routerOptions: { maxParamLength: pathParamLengthMax },
+    // Errors the router and Node's HTTP parser find before any route runs get problem bodies too.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      void sendProblem(reply.header('x-request-id', request.id), frameworkProblem(error, request));
+    },
+    clientErrorHandler: createClientErrorHandler(nextRequestId),
   };
   const logger = options.logger ?? false;
   if (isLoggerInstance(logger)) {
@@ -123,6 +139,29 @@ function handleError(
   const sent = sendProblem(reply, problem);
   if (isProgrammerError(error) && onProgrammerError !== undefined) onProgrammerError(error);
   return sent;
+}
+
+/**
+ * The problem for an error the router raises instead of routing: a path that is not valid percent-encoded UTF-8
+ * (`FST_ERR_BAD_URL`) or a path parameter over {@link pathParamLengthMax} (`FST_ERR_MAX_PARAM_LENGTH`) is 400
+ * `AEV_REQUEST_INVALID`; anything else is unexpected.
+ */
+function frameworkProblem(error: Error, request: FastifyRequest) {
+  const { code } = error as Error & { code?: unknown };
+  if (code === 'FST_ERR_BAD_URL' || code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const reason =
+      code === 'FST_ERR_BAD_URL'
+        ? 'the path is not valid percent-encoded UTF-8'
+        : `a path segment is longer than ${pathParamLengthMax} characters`;
+    return createProblem({
+      code: 'AEV_REQUEST_INVALID',
+      detail: reason,
+      details: { reason, field: 'path' },
+      requestId: request.id,
+    });
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return internalProblem(request.id);
 }
 
 function notFoundProblem(request: FastifyRequest) {

@@ -8,6 +8,7 @@ import {
   retryAfterSeconds,
 } from './problem.js';
 import { transportStatus } from './status-by-code.js';
+import { TransportError } from './transport-error.js';
 
 /** Called with a programmer error (an `AssertionError`) after its 500 answer is sent; see STYLE 2.6. */
 export type ProgrammerErrorListener = (error: Error) => void;
@@ -30,9 +31,23 @@ export function problemForError(
 ): { readonly problem: Problem; readonly isUnexpected: boolean } {
   const coded = problemFromAevonError(error, request.id);
   if (coded !== null) return { problem: coded, isUnexpected: coded.code === 'AEV_INTERNAL' };
+  if (error instanceof TransportError) {
+    return { problem: transportProblem(error, request.id), isUnexpected: false };
+  }
   const transport = problemFromFastifyError(error, request);
   if (transport !== null) return { problem: transport, isUnexpected: false };
   return { problem: internalProblem(request.id), isUnexpected: true };
+}
+
+/** The `AEV_REQUEST_INVALID` problem, at the error's own status, for a {@link TransportError}. */
+export function transportProblem(error: TransportError, requestId: string): Problem {
+  return createProblem({
+    code: 'AEV_REQUEST_INVALID',
+    detail: error.reason,
+    details: { reason: error.reason, field: error.field },
+    requestId,
+    status: error.status,
+  });
 }
 
 /** True for an `AssertionError` (core's or Node's): a bug, after which the process should not carry on. */
