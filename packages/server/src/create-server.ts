@@ -63,6 +63,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return sendProblem(reply, missingHostProblem(request));
+    }
     if (!isClosing) return;
     void reply.header('connection', 'close');
     const reason = 'the server is shutting down';
@@ -111,6 +114,9 @@ function createFastify(options: ServerOptions): FastifyInstance {
       void sendProblem(reply.header('x-request-id', request.id), frameworkProblem(error, request));
     },
     clientErrorHandler: createClientErrorHandler(nextRequestId),
+    // Node would answer an HTTP/1.1 request without Host with a bare 400 of its own; the onRequest hook answers it
+    // with a problem instead (RFC 9112 3.2 still holds: it is refused).
+    http: { requireHostHeader: false },
   };
   const logger = options.logger ?? false;
   if (isLoggerInstance(logger)) {
@@ -162,6 +168,16 @@ function frameworkProblem(error: Error, request: FastifyRequest) {
   }
   request.log.error({ err: error }, 'unexpected error');
   return internalProblem(request.id);
+}
+
+function missingHostProblem(request: FastifyRequest) {
+  const reason = 'an HTTP/1.1 request must carry a Host header';
+  return createProblem({
+    code: 'AEV_REQUEST_INVALID',
+    detail: reason,
+    details: { reason, field: 'host' },
+    requestId: request.id,
+  });
 }
 
 function notFoundProblem(request: FastifyRequest) {

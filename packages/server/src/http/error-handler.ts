@@ -55,6 +55,13 @@ export function isProgrammerError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'AssertionError';
 }
 
+/** Codes of the errors a request body stream raises when the client aborts or closes the connection mid-body. */
+const bodyStreamErrorCodes: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
 /**
  * Maps Fastify's own client errors (`FST_ERR_CTP_*`, JSON syntax errors) to problems. Only 4xx errors qualify: their
  * messages describe the request, never server internals, so they may be shown. Returns null for anything else.
@@ -63,9 +70,20 @@ function problemFromFastifyError(error: unknown, request: FastifyRequest): Probl
   if (!(error instanceof Error)) return null;
   const { statusCode, code } = error as Error & { statusCode?: unknown; code?: unknown };
   if (typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return null;
+  const requestId = request.id;
+  if (typeof code === 'string' && bodyStreamErrorCodes.has(code)) {
+    // The client stopped sending before the body was complete (Fastify marks such stream errors 400); the answer
+    // rarely reaches it, but it is a client error, not a server failure to log.
+    const reason = 'the request body ended before it was complete';
+    return createProblem({
+      code: 'AEV_REQUEST_INVALID',
+      detail: reason,
+      details: { reason, field: 'body' },
+      requestId,
+    });
+  }
   const isFastify = typeof code === 'string' && code.startsWith('FST_');
   if (!isFastify && !(error instanceof SyntaxError)) return null;
-  const requestId = request.id;
   if (statusCode === 413) return bodyTooLargeProblem(request);
   if (statusCode === 404) {
     const resource = `${request.method} ${request.url}`;
