@@ -434,6 +434,23 @@ describe.each(hostileTargets)('hostile input on %s', (target) => {
       },
     );
 
+    it('stores an id given twice in one batch once, answering the second as a duplicate', async () => {
+      const before = await server.readLog();
+      const event = JSON.stringify({ ...valid, id: 'twice-in-a-batch' });
+      const response = await server.app.inject(post('/v1/events/batch', `[${event},${event}]`));
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toMatchObject({
+        results: [
+          { id: 'twice-in-a-batch', status: 'accepted' },
+          { id: 'twice-in-a-batch', status: 'duplicate', code: 'AEV_EVENT_ID_DUPLICATE' },
+        ],
+        accepted: 1,
+        duplicates: 1,
+      });
+      const added = (await server.readLog()).slice(before.length);
+      expect(added.map((stored) => stored.id)).toEqual(['twice-in-a-batch']);
+    });
+
     it.each([
       ['an empty array', '[]', 400],
       ['an empty events list', '{"events": []}', 400],
@@ -537,6 +554,53 @@ describe.each(hostileTargets)('hostile input on %s', (target) => {
       const response = await server.app.inject(post('/v1/events', JSON.stringify(envelope)));
       expect(response.statusCode, response.body).toBe(202);
       expect((await server.readLog()).find((event) => event.id === 'deep-64')?.data).toEqual(data);
+    });
+
+    it('counts events at the edges of the timestamp range, before and after a sweep', async () => {
+      // Given events at the first and last instants RFC 3339 allows, some of whose offsets leave years 0001-9999 in UTC
+      const edges = [
+        '0001-01-01T00:00:00Z',
+        '0001-01-01T00:00:00+01:00',
+        '9999-12-31T23:59:59.999999999Z',
+        '9999-12-31T23:59:59-01:00',
+        '1970-01-01T00:00:00Z',
+        '1969-12-31T23:59:59.999Z',
+      ];
+      for (const [index, occurredAt] of edges.entries()) {
+        const envelope = {
+          ...llmCall,
+          id: `edge-ts-${index}`,
+          principal_id: 'edge-ts',
+          occurred_at: occurredAt,
+        };
+        const response = await server.app.inject(post('/v1/events', JSON.stringify(envelope)));
+        expect(response.statusCode, `${occurredAt}: ${response.body}`).toBe(202);
+      }
+      // When the ranges around them are read, before and after a sweep
+      const ranges = [
+        ['0001-01-01T00:00:00Z', '0001-01-02T00:00:00Z', '3'],
+        ['9999-12-31T00:00:00Z', '9999-12-31T23:59:59Z', '3'],
+        ['1969-12-31T23:00:00Z', '1970-01-01T01:00:00Z', '6'],
+      ] as const;
+      const read = async () => {
+        const values: string[] = [];
+        for (const [start, end] of ranges) {
+          for (const granularity of ['total', '1m', '1h', '1d']) {
+            const query = `rule=tokens&start=${start}&end=${end}&granularity=${granularity}`;
+            const response = await server.app.inject(get(stateQuery('edge-ts', query)));
+            expect(response.statusCode, `${query}: ${response.body}`).toBe(200);
+            const windows = response.json<{ values: Array<{ value: string }> }>().values;
+            if (granularity === 'total') values.push(windows[0]?.value ?? '');
+          }
+        }
+        return values;
+      };
+      // Then every answer is a 200, and the sums (3 tokens each) hold the events whose UTC instant is in the widened
+      // range: one in year 0001 (the +01:00 one is in year 0000 UTC), one in 9999 (the -01:00 one is in 10000 UTC)
+      const before = await read();
+      expect(before).toEqual(ranges.map(([, , value]) => value));
+      await server.engine.sweep();
+      expect(await read()).toEqual(before);
     });
 
     it('sums negative, tiny and huge numbers exactly, before and after a sweep', async () => {
