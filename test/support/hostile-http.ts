@@ -41,6 +41,8 @@ export interface HostileServer {
   readonly app: FastifyInstance;
   readonly engine: MeteringEngine;
   readonly store: EventStore;
+  /** Runs SQL on the server's database behind its back, to break it on purpose; `@.` stands for the schema. */
+  sabotage(sql: string): Promise<void>;
   /** Every stored event in log order, committed ones included at once (see {@link openStorage}). */
   readLog(): Promise<StoredEvent[]>;
   close(): Promise<void>;
@@ -82,6 +84,7 @@ export async function openHostileServer(
     engine,
     store,
     readLog: () => opened.readLog(store),
+    sabotage: (sql) => opened.sabotage(sql),
     close: async () => {
       await app.close();
       await engine.close();
@@ -102,6 +105,9 @@ async function openStorage(target: HostileTargetName) {
       storage,
       metering: createSqliteMeteringStore(storage),
       readLog: readThroughStore,
+      sabotage: async (sql: string) => {
+        storage.database.exec(sql.replaceAll('@.', ''));
+      },
       drop: async () => undefined,
     };
   }
@@ -115,6 +121,9 @@ async function openStorage(target: HostileTargetName) {
         `SELECT id, data, metadata FROM "${storage.schema}".events ORDER BY tx_id, seq`,
       );
       return result.rows.map(({ id, data, metadata }) => ({ id, data, metadata }));
+    },
+    sabotage: async (sql: string) => {
+      await storage.pool.query(sql.replaceAll('@.', `"${storage.schema}".`));
     },
     drop: () => database.drop(),
   };

@@ -650,3 +650,48 @@ function exactSum(): string {
   const fraction = digits.slice(-scale).replace(/0+$/, '');
   return fraction === '' ? whole : `${whole}.${fraction}`;
 }
+
+describe.each(hostileTargets)('a broken database on %s', (target) => {
+  it('answers with a coded 5xx problem that names no table, SQL, stack or connection detail', async () => {
+    // Given a server whose events table has been renamed away behind its back
+    const server = await openHostileServer(target);
+    try {
+      await server.sabotage('ALTER TABLE @.events RENAME TO events_gone');
+      // When an event is ingested and a state queried
+      const responses = [
+        await server.app.inject(post('/v1/events', validText)),
+        await server.app.inject(get(stateQuery('user_123'))),
+      ];
+      const batch = await server.app.inject(post('/v1/events/batch', `[${validText}]`));
+      // Then each answer is a coded problem whose text gives nothing of the database away
+      const leak = /events_gone|relation|no such table|SELECT|INSERT|postgres:\/\/|\bat .*:\d+/i;
+      for (const response of responses) {
+        const problem = expectProblemAnyStatus(response);
+        expect(response.body).not.toMatch(leak);
+        expect(problem['code']).toMatch(/^AEV_(STORAGE_UNAVAILABLE|INTERNAL)$/);
+      }
+      // And a batch reports the failure per item, with the transient code a client retries on
+      expect(batch.statusCode).toBe(200);
+      expect(batch.json()).toMatchObject({
+        results: [{ status: 'rejected', code: 'AEV_STORAGE_UNAVAILABLE' }],
+      });
+      expect(batch.body).not.toMatch(leak);
+      expect((await server.app.inject(get('/health'))).statusCode).toBe(200);
+    } finally {
+      await server.sabotage('ALTER TABLE @.events_gone RENAME TO events');
+      await server.close();
+    }
+  });
+});
+
+/** The problem of an answer at any status, checked for shape. */
+function expectProblemAnyStatus(response: {
+  statusCode: number;
+  headers: Record<string, unknown>;
+  body: string;
+}): Record<string, unknown> {
+  expect(response.headers['content-type']).toBe(problemContentType);
+  const problem = JSON.parse(response.body) as Record<string, unknown>;
+  expect(problem['status']).toBe(response.statusCode);
+  return problem;
+}
