@@ -40,7 +40,7 @@ export function problemForError(
 }
 
 /** The `AEV_REQUEST_INVALID` problem, at the error's own status, for a {@link TransportError}. */
-export function transportProblem(error: TransportError, requestId: string): Problem {
+function transportProblem(error: TransportError, requestId: string): Problem {
   return createProblem({
     code: 'AEV_REQUEST_INVALID',
     detail: error.reason,
