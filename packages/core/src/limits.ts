@@ -9,6 +9,11 @@ export interface Limits {
   readonly eventDataBytesMax: number;
   /** Events one read returns. Error: AEV_READ_LIMIT_TOO_LARGE. */
   readonly readPageEventsMax: number;
+  /**
+   * Nesting levels of one event's `data` (the object itself is level 1). Error: AEV_REQUEST_INVALID. Without it the
+   * depth would be bounded only by whichever recursion overflows first, JavaScript's or PostgreSQL's.
+   */
+  readonly eventDataDepthMax: number;
   /** Characters in a stream id. */
   readonly streamIdLengthMax: number;
   /** Characters in an event id. */
@@ -29,6 +34,7 @@ export interface Limits {
 export const defaultLimits: Limits = Object.freeze({
   appendEventsMax: 10_000,
   eventDataBytesMax: 1024 * 1024,
+  eventDataDepthMax: 64,
   readPageEventsMax: 10_000,
   streamIdLengthMax: 512,
   eventIdLengthMax: 256,

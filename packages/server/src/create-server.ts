@@ -4,10 +4,12 @@ import { assert } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
 import type { ApiKeyAuthOptions } from './http/api-key-auth.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
+import { createConcurrencyLimit, registerAdmission } from './http/admission.js';
+import { createClientErrorHandler } from './http/client-error.js';
 import type { ProgrammerErrorListener } from './http/error-handler.js';
 import { isProgrammerError, problemForError, sendProblem } from './http/error-handler.js';
-import { createProblem } from './http/problem.js';
-import { createConcurrencyLimit, registerAdmission } from './http/admission.js';
+import { registerJsonBodyParser } from './http/json-body.js';
+import { createProblem, internalProblem } from './http/problem.js';
 import { transportStatus } from './http/status-by-code.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -30,6 +32,12 @@ export const defaultRequestsInFlightMax = 1_024;
 export const defaultStateQueriesInFlightMax = 64;
 /** Default time a client has to send a whole request (headers and body): 30 s. */
 export const defaultRequestTimeoutMs = 30_000;
+/**
+ * The longest raw (percent-encoded) path parameter the router accepts: room for a principal id of the longest allowed
+ * length written entirely in escaped multi-byte characters. Fastify's default of 100 would refuse principals that
+ * ingest accepts; the principal's own length limit is then checked on the decoded id.
+ */
+const pathParamLengthMax = 8 * 1024;
 
 /** Options for {@link createServer}. */
 export interface ServerOptions {
@@ -112,6 +120,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return sendProblem(reply, missingHostProblem(request));
+    }
     if (!isClosing) return;
     void reply.header('connection', 'close');
     const reason = 'the server is shutting down';
@@ -132,6 +143,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   if (options.apiKeys !== undefined) registerApiKeyAuth(app, options.apiKeys);
   // Only JSON bodies are accepted; without this, text/plain would reach the routes as a string.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app);
   app.setErrorHandler((error, request, reply) =>
     handleError(error, request, reply, options.onProgrammerError),
   );
@@ -162,15 +174,25 @@ function positive(max: number): number {
 function createFastify(options: ServerOptions): FastifyInstance {
   const prefix = options.requestIdPrefix ?? 'req-';
   let requestCount = 0;
+  const nextRequestId = (): string => {
+    requestCount += 1;
+    return `${prefix}${requestCount}`;
+  };
   const common = {
-    genReqId: () => {
-      requestCount += 1;
-      return `${prefix}${requestCount}`;
-    },
+    genReqId: nextRequestId,
     // A closing server answers with Aevon's own 503 problem (the onRequest hook), not Fastify's body.
     return503OnClosing: false,
     bodyLimit: options.bodyLimitBytes ?? defaultBodyLimitBytes,
     requestTimeout: positive(options.requestTimeoutMs ?? defaultRequestTimeoutMs),
+    routerOptions: { maxParamLength: pathParamLengthMax },
+    // Errors the router and Node's HTTP parser find before any route runs get problem bodies too.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      void sendProblem(reply.header('x-request-id', request.id), frameworkProblem(error, request));
+    },
+    clientErrorHandler: createClientErrorHandler(nextRequestId),
+    // Node would answer an HTTP/1.1 request without Host with a bare 400 of its own; the onRequest hook answers it
+    // with a problem instead (RFC 9112 3.2 still holds: it is refused).
+    http: { requireHostHeader: false },
   };
   const logger = options.logger ?? false;
   if (isLoggerInstance(logger)) {
@@ -203,6 +225,39 @@ function handleError(
   const sent = sendProblem(reply, problem);
   if (isProgrammerError(error) && onProgrammerError !== undefined) onProgrammerError(error);
   return sent;
+}
+
+/**
+ * The problem for an error the router raises instead of routing: a path that is not valid percent-encoded UTF-8
+ * (`FST_ERR_BAD_URL`) or a path parameter over {@link pathParamLengthMax} (`FST_ERR_MAX_PARAM_LENGTH`) is 400
+ * `AEV_REQUEST_INVALID`; anything else is unexpected.
+ */
+function frameworkProblem(error: Error, request: FastifyRequest) {
+  const { code } = error as Error & { code?: unknown };
+  if (code === 'FST_ERR_BAD_URL' || code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const reason =
+      code === 'FST_ERR_BAD_URL'
+        ? 'the path is not valid percent-encoded UTF-8'
+        : `a path segment is longer than ${pathParamLengthMax} characters`;
+    return createProblem({
+      code: 'AEV_REQUEST_INVALID',
+      detail: reason,
+      details: { reason, field: 'path' },
+      requestId: request.id,
+    });
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return internalProblem(request.id);
+}
+
+function missingHostProblem(request: FastifyRequest) {
+  const reason = 'an HTTP/1.1 request must carry a Host header';
+  return createProblem({
+    code: 'AEV_REQUEST_INVALID',
+    detail: reason,
+    details: { reason, field: 'host' },
+    requestId: request.id,
+  });
 }
 
 function notFoundProblem(request: FastifyRequest) {

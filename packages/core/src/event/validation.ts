@@ -95,9 +95,27 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 // every engine (PostgreSQL jsonb rejects both), so every engine rejects them alike.
 const unstorableEscape = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
+/** The deepest nesting of objects and arrays in a JSON text, found by a scan rather than by recursion. */
+function jsonDepth(json: string): number {
+  let depth = 0;
+  let depthMax = 0;
+  let isInString = false;
+  for (let i = 0; i < json.length; i += 1) {
+    const char = json.charCodeAt(i);
+    if (isInString) {
+      if (char === 0x5c) i += 1;
+      else if (char === 0x22) isInString = false;
+    } else if (char === 0x22) isInString = true;
+    else if (char === 0x7b || char === 0x5b) depthMax = Math.max(depthMax, (depth += 1));
+    else if (char === 0x7d || char === 0x5d) depth -= 1;
+  }
+  return depthMax;
+}
+
 /**
  * Checks an event's data and metadata and returns their UTF-8 size as JSON.
- * @throws AEV_REQUEST_INVALID for a non-object or non-JSON data or non-string metadata;
+ * @throws AEV_REQUEST_INVALID for a non-object or non-JSON data, data nested deeper than `limits.eventDataDepthMax`,
+ *   or non-string metadata;
  *   AEV_EVENT_DATA_TOO_LARGE above `limits.eventDataBytesMax`.
  */
 export function checkPayload(id: string, data: unknown, metadata: unknown, limits: Limits): number {
@@ -110,6 +128,9 @@ export function checkPayload(id: string, data: unknown, metadata: unknown, limit
   }
   if (unstorableEscape.test(json)) {
     throw invalidRequest('must not contain NUL characters or lone UTF-16 surrogates', 'data');
+  }
+  if (jsonDepth(json) > limits.eventDataDepthMax) {
+    throw invalidRequest(`must nest at most ${limits.eventDataDepthMax} levels deep`, 'data');
   }
   let bytes = utf8ByteLength(json);
   if (!isPlainObject(metadata)) throw invalidRequest('must be an object of strings', 'metadata');

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isWellFormedText, parseTimestamp, utf8ByteLength } from './validation.js';
+import { isAevonError } from '../errors/aevon-error.js';
+import { defaultLimits } from '../limits.js';
+import { checkPayload, isWellFormedText, parseTimestamp, utf8ByteLength } from './validation.js';
 
 describe('parseTimestamp', () => {
   it.each([
@@ -39,5 +41,40 @@ describe('text helpers', () => {
     expect(isWellFormedText('ok 😀')).toBe(true);
     expect(isWellFormedText('\ud800')).toBe(false);
     expect(isWellFormedText('\udc00x')).toBe(false);
+  });
+});
+
+describe('checkPayload nesting', () => {
+  const nest = (depth: number): Record<string, unknown> => {
+    let data: Record<string, unknown> = {};
+    for (let level = 1; level < depth; level += 1) data = { a: data };
+    return data;
+  };
+
+  it('accepts data nested exactly eventDataDepthMax levels, counting the data object itself', () => {
+    expect(() => checkPayload('e', nest(64), {}, defaultLimits)).not.toThrow();
+    expect(() =>
+      checkPayload('e', { a: [[['[{"not":"nesting"}]']]] }, {}, defaultLimits),
+    ).not.toThrow();
+  });
+
+  it('rejects data one level deeper with AEV_REQUEST_INVALID naming data', () => {
+    expect.assertions(2);
+    try {
+      checkPayload('e', nest(65), {}, defaultLimits);
+    } catch (error) {
+      expect(isAevonError(error, 'AEV_REQUEST_INVALID')).toBe(true);
+      expect((error as { details: unknown }).details).toEqual({
+        reason: 'must nest at most 64 levels deep',
+        field: 'data',
+      });
+    }
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    const data = { a: '\\"[[[[[[[[', b: '"{{{{{{{{{{{{' };
+    expect(() =>
+      checkPayload('e', data, {}, { ...defaultLimits, eventDataDepthMax: 1 }),
+    ).not.toThrow();
   });
 });

@@ -34,7 +34,22 @@ export function parseDecimal(value: unknown): DecimalString | null {
   } else {
     return null;
   }
-  if (text.length === 0 || text.length > decimalInputLengthMax) return null;
+  if (text.length > decimalInputLengthMax) return null;
+  return canonicalize(text);
+}
+
+/**
+ * Reads a decimal that a metering store wrote (`numeric::text`, or a canonical string kept as text) back to its
+ * canonical form. Unlike {@link parseDecimal} it has no length limit: the limit bounds what one event may carry, and a
+ * canonical value is longer than its input (`"1e400"` has 401 digits) and a sum longer than its terms.
+ * @returns null when the text is not a plain decimal.
+ */
+export function parseStoredDecimal(text: string): DecimalString | null {
+  return canonicalize(text);
+}
+
+function canonicalize(text: string): DecimalString | null {
+  if (text.length === 0) return null;
   const match = inputPattern.exec(text);
   if (match === null) return null;
   const [, sign = '', whole = '', fraction = '', exponentText = '0'] = match;

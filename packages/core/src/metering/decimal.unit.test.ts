@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { addDecimal, compareDecimal, maxDecimal, minDecimal, parseDecimal } from './decimal.js';
+import {
+  addDecimal,
+  compareDecimal,
+  maxDecimal,
+  minDecimal,
+  parseDecimal,
+  parseStoredDecimal,
+} from './decimal.js';
 
 describe('parseDecimal', () => {
   it('parses JSON numbers and numeric strings canonically', () => {
@@ -58,5 +65,22 @@ describe('decimal arithmetic', () => {
     expect(compareDecimal('0.10', '0.1')).toBe(0);
     expect(minDecimal('3', '-3')).toBe('-3');
     expect(maxDecimal('0.01', '0.001')).toBe('0.01');
+  });
+});
+
+describe('parseStoredDecimal', () => {
+  it('reads back a canonical value longer than any input may be, as a sum of huge inputs is', () => {
+    // Given the canonical form of "1e400" (401 digits) plus 0.5: longer than decimalInputLengthMax
+    const stored = addDecimal(parseDecimal('1e400') ?? '', '0.5');
+    expect(stored.length).toBe(403);
+    expect(parseDecimal(stored)).toBeNull();
+    // Then the stored-value reader keeps it, and canonicalizes numeric::text output
+    expect(parseStoredDecimal(stored)).toBe(stored);
+    expect(parseStoredDecimal(`${stored}000`)).toBe(stored);
+    expect(parseStoredDecimal('3.0')).toBe('3');
+  });
+
+  it('rejects text that is not a decimal', () => {
+    for (const text of ['', 'NaN', '1 ', 'x']) expect(parseStoredDecimal(text), text).toBeNull();
   });
 });

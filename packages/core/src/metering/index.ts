@@ -6,6 +6,7 @@ export {
   maxDecimal,
   minDecimal,
   parseDecimal,
+  parseStoredDecimal,
 } from './decimal.js';
 export type { MeteringGranularity, TimeWindow } from './buckets.js';
 export {

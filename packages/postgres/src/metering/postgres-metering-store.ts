@@ -20,7 +20,7 @@ import {
   assertSweepStep,
   meteringCheckpointName,
   occurredInRange,
-  parseDecimal,
+  parseStoredDecimal,
   principalStream,
   tailEventsMaxDefault,
   tailPageEventsDefault,
@@ -248,7 +248,7 @@ function toStoredBucket(row: {
   readonly event_count: string;
   readonly value: string;
 }): StoredBucket {
-  const value = parseDecimal(row.value);
+  const value = parseStoredDecimal(row.value);
   assert(value !== null, 'a stored pre-aggregate value is a decimal');
   return { bucketStartMs: Number(row.bucket_start), eventCount: Number(row.event_count), value };
 }

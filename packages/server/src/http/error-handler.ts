@@ -8,6 +8,7 @@ import {
   retryAfterSeconds,
 } from './problem.js';
 import { transportStatus } from './status-by-code.js';
+import { TransportError } from './transport-error.js';
 
 /** Called with a programmer error (an `AssertionError`) after its 500 answer is sent; see STYLE 2.6. */
 export type ProgrammerErrorListener = (error: Error) => void;
@@ -33,15 +34,36 @@ export function problemForError(
 ): { readonly problem: Problem; readonly isUnexpected: boolean } {
   const coded = problemFromAevonError(error, request.id);
   if (coded !== null) return { problem: coded, isUnexpected: coded.code === 'AEV_INTERNAL' };
+  if (error instanceof TransportError) {
+    return { problem: transportProblem(error, request.id), isUnexpected: false };
+  }
   const transport = problemFromFastifyError(error, request);
   if (transport !== null) return { problem: transport, isUnexpected: false };
   return { problem: internalProblem(request.id), isUnexpected: true };
+}
+
+/** The `AEV_REQUEST_INVALID` problem, at the error's own status, for a {@link TransportError}. */
+function transportProblem(error: TransportError, requestId: string): Problem {
+  return createProblem({
+    code: 'AEV_REQUEST_INVALID',
+    detail: error.reason,
+    details: { reason: error.reason, field: error.field },
+    requestId,
+    status: error.status,
+  });
 }
 
 /** True for an `AssertionError` (core's or Node's): a bug, after which the process should not carry on. */
 export function isProgrammerError(error: unknown): error is Error {
   return error instanceof Error && error.name === 'AssertionError';
 }
+
+/** Codes of the errors a request body stream raises when the client aborts or closes the connection mid-body. */
+const bodyStreamErrorCodes: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
 
 /**
  * Maps Fastify's own client errors (`FST_ERR_CTP_*`, JSON syntax errors) to problems. Only 4xx errors qualify: their
@@ -51,9 +73,20 @@ function problemFromFastifyError(error: unknown, request: FastifyRequest): Probl
   if (!(error instanceof Error)) return null;
   const { statusCode, code } = error as Error & { statusCode?: unknown; code?: unknown };
   if (typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return null;
+  const requestId = request.id;
+  if (typeof code === 'string' && bodyStreamErrorCodes.has(code)) {
+    // The client stopped sending before the body was complete (Fastify marks such stream errors 400); the answer
+    // rarely reaches it, but it is a client error, not a server failure to log.
+    const reason = 'the request body ended before it was complete';
+    return createProblem({
+      code: 'AEV_REQUEST_INVALID',
+      detail: reason,
+      details: { reason, field: 'body' },
+      requestId,
+    });
+  }
   const isFastify = typeof code === 'string' && code.startsWith('FST_');
   if (!isFastify && !(error instanceof SyntaxError)) return null;
-  const requestId = request.id;
   if (statusCode === 413) return bodyTooLargeProblem(request);
   if (statusCode === 404) {
     const resource = `${request.method} ${request.url}`;

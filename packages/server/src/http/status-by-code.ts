@@ -27,13 +27,17 @@ export const httpStatusByCode = {
 
 /**
  * Statuses that refine {@link httpStatusByCode} for errors found by the HTTP layer itself, before any domain code
- * runs. Both carry the code `AEV_REQUEST_INVALID`: the code says "your request is wrong", the status says how.
+ * runs. All carry the code `AEV_REQUEST_INVALID`: the code says "your request is wrong", the status says how.
  */
 export const transportStatus = {
   /** The request's `Content-Type` is not JSON. */
   unsupportedMediaType: 415,
   /** The path exists but not with this method; the response carries `Allow`. */
   methodNotAllowed: 405,
+  /** The request was not received before the server's request timeout. */
+  requestTimeout: 408,
+  /** The request line and headers are above Node's header size limit (16 KiB by default). */
+  requestHeaderFieldsTooLarge: 431,
 } as const;
 
 /** The HTTP status for an error code, from {@link httpStatusByCode}. */

@@ -20,7 +20,7 @@ import {
   meteringCheckpointName,
   mergeAggregate,
   occurredInRange,
-  parseDecimal,
+  parseStoredDecimal,
   principalStream,
   tailEventsMaxDefault,
   tailPageEventsDefault,
@@ -267,7 +267,7 @@ export function createSqliteMeteringStore(
 }
 
 function toBucket(row: BucketRow): StoredBucket {
-  const value = parseDecimal(row.value);
+  const value = parseStoredDecimal(row.value);
   assert(value === row.value, 'a stored pre-aggregate value is a canonical decimal');
   return { bucketStartMs: Number(row.bucket_start), eventCount: Number(row.event_count), value };
 }
