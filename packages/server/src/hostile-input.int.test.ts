@@ -678,6 +678,7 @@ describe.each(hostileTargets)('a broken database on %s', (target) => {
         await server.app.inject(get(stateQuery('user_123'))),
       ];
       const batch = await server.app.inject(post('/v1/events/batch', `[${validText}]`));
+      const mixed = await server.app.inject(post('/v1/events/batch', `[${validText}, {"id": 1}]`));
       // Then each answer is a coded problem whose text gives nothing of the database away
       const leak = /events_gone|relation|no such table|SELECT|INSERT|postgres:\/\/|\bat .*:\d+/i;
       for (const response of responses) {
@@ -685,12 +686,20 @@ describe.each(hostileTargets)('a broken database on %s', (target) => {
         expect(response.body).not.toMatch(leak);
         expect(problem['code']).toMatch(/^AEV_(STORAGE_UNAVAILABLE|INTERNAL)$/);
       }
-      // And a batch reports the failure per item, with the transient code a client retries on
-      expect(batch.statusCode).toBe(200);
-      expect(batch.json()).toMatchObject({
-        results: [{ status: 'rejected', code: 'AEV_STORAGE_UNAVAILABLE' }],
-      });
+      // And a batch of which nothing could be written is one 503, as a single event is
+      expect(batch.statusCode).toBe(503);
+      expect(batch.headers['retry-after']).toBe('1');
+      expect(expectProblemAnyStatus(batch)['code']).toBe('AEV_STORAGE_UNAVAILABLE');
       expect(batch.body).not.toMatch(leak);
+      // And a batch that also holds an invalid event reports each item, with the transient code a client retries on
+      expect(mixed.statusCode).toBe(200);
+      expect(mixed.json()).toMatchObject({
+        results: [
+          { status: 'rejected', code: 'AEV_STORAGE_UNAVAILABLE' },
+          { status: 'rejected', code: 'AEV_REQUEST_INVALID' },
+        ],
+      });
+      expect(mixed.body).not.toMatch(leak);
       expect((await server.app.inject(get('/health'))).statusCode).toBe(200);
     } finally {
       await server.sabotage('ALTER TABLE @.events_gone RENAME TO events');

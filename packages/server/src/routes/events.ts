@@ -36,7 +36,23 @@ export function registerEventRoutes(app: FastifyInstance, options: EventRoutesOp
         max: batchEventsMax,
       });
     }
-    return summarize(await engine.ingestBatch(items));
+    const results = await engine.ingestBatch(items);
+    // Nothing could be written (the database is down): one 503 with Retry-After, as for a single event, so that a
+    // client that retries on 503 retries the whole batch; otherwise each item says what became of it.
+    const unavailable = results.filter(
+      (result) => result.status === 'rejected' && result.code === 'AEV_STORAGE_UNAVAILABLE',
+    );
+    const [first] = unavailable;
+    if (
+      first !== undefined &&
+      first.status === 'rejected' &&
+      unavailable.length === results.length
+    ) {
+      throw new AevonError('AEV_STORAGE_UNAVAILABLE', {
+        reason: `no event of the batch could be written: ${first.detail}`,
+      });
+    }
+    return summarize(results);
   };
   for (const url of ['/v1/events', '/v1/ingest']) {
     app.post(url, { bodyLimit: options.bodyLimitBytes }, async (request, reply) => {
