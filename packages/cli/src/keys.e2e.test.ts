@@ -1,29 +1,19 @@
 // Goal: API keys end to end with the real command: `aevon keys create`, a server that checks the key over HTTP,
 // `aevon keys revoke` from another process taking effect on the running server, and no key in any output. Method:
 // spawn the built CLI in a temporary folder (SQLite, and PostgreSQL for the shared-database case) and use fetch.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../../../test/support/postgres.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
-import { binPath, repoRoot, runAevon, serveAevon } from '../../../test/support/cli-process.js';
+import {
+  assertCliBuilt,
+  createWorkdir,
+  runToEnd as runAevon,
+  serve as serveAevon,
+} from '../../../test/support/aevon-cli.js';
 import { seedEvent, seedStatePath } from '../../../test/support/seed-quick-start.js';
 
-function createWorkdir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'aevon-keys-e2e-'));
-  mkdirSync(join(dir, 'config', 'aggregations'), { recursive: true });
-  mkdirSync(join(dir, 'schemas'));
-  copyFileSync(
-    join(repoRoot, 'config/aggregations/count_api_requests.yaml'),
-    join(dir, 'config/aggregations/count_api_requests.yaml'),
-  );
-  writeFileSync(
-    join(dir, 'aevon.yaml'),
-    'database:\n  dsn: "sqlite:./data/aevon.db"\nserver:\n  port: 0\nlog:\n  level: info\n',
-  );
-  return dir;
-}
+const createKeysWorkdir = (): string => createWorkdir('log:\n  level: info\n');
 
 const postEvent = (url: string, key: string | null, id: string) =>
   fetch(`${url}/v1/events`, {
@@ -106,14 +96,12 @@ async function keyLifecycle(dir: string, env: Record<string, string>): Promise<v
   expect(server.stdout()).toContain('authentication failed');
 }
 
-beforeAll(() => {
-  if (!existsSync(binPath)) throw new Error(`${binPath} is missing: run \`npx tsc -b\` first`);
-});
+beforeAll(assertCliBuilt);
 
 describe('aevon keys on SQLite', () => {
   let dir: string;
   beforeAll(() => {
-    dir = createWorkdir();
+    dir = createKeysWorkdir();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -134,7 +122,7 @@ describe('aevon keys on SQLite', () => {
   }, 60_000);
 
   it('creates a key, serves with it, revokes it from another process, and never prints it', async () => {
-    const fresh = createWorkdir();
+    const fresh = createKeysWorkdir();
     try {
       await keyLifecycle(fresh, {});
     } finally {
@@ -160,7 +148,7 @@ describe('aevon keys on PostgreSQL', () => {
   let dir: string;
   let database: TestDatabase;
   beforeAll(async () => {
-    dir = createWorkdir();
+    dir = createKeysWorkdir();
     database = await createTestDatabase('aevon_keys_e2e');
   });
   afterAll(async () => {

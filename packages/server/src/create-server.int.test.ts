@@ -2,12 +2,10 @@
 // engine on an event store over SQLite `:memory:` (event log and metering store in one connection), driven with
 // app.inject and a manual clock set after the quick start's hour.
 import type { EventStore } from '@aevon/core';
-import { createEventStore, createManualClock, createSeededRandom } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
-import { createMeteringEngine } from '@aevon/engine';
-import { createSqliteMeteringStore, createSqliteStorage } from '@aevon/sqlite';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSeedEngine } from '../../../test/support/sqlite-seed-engine.js';
 import { createServer } from './create-server.js';
 import { seedEvent, seedState, seedStateQuery } from '../../../test/support/seed-quick-start.js';
 
@@ -16,17 +14,7 @@ let app: FastifyInstance;
 let store: EventStore;
 
 beforeEach(async () => {
-  const clock = createManualClock(Date.parse('2026-02-12T00:00:00Z'));
-  const storage = createSqliteStorage({ path: ':memory:' });
-  store = createEventStore({ storage, clock, random: createSeededRandom(1) });
-  engine = createMeteringEngine({
-    store,
-    metering: createSqliteMeteringStore(storage),
-    clock,
-    rules: [{ name: 'count_api_requests', sourceEvent: 'api.request', operator: 'count' }],
-    schemas: new Map(),
-    cronIntervalMs: 60_000,
-  });
+  ({ store, engine } = createSeedEngine());
   app = createServer({ engine });
 });
 afterEach(async () => {

@@ -5,12 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEventStore, createManualClock, createSeededRandom } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
-import { createMeteringEngine } from '@aevon/engine';
-import { createSqliteMeteringStore, createSqliteStorage } from '@aevon/sqlite';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSeedEngine } from '../../../test/support/sqlite-seed-engine.js';
 import { createServer } from './create-server.js';
 
 interface Running {
@@ -24,22 +22,10 @@ let running: Running | null = null;
 let eventCounter = 0;
 
 async function start(): Promise<Running> {
-  const clock = createManualClock(Date.parse('2026-02-12T00:00:00Z'));
-  const storage = createSqliteStorage({ path: join(dir, 'aevon.db') });
-  const store = createEventStore({
-    storage,
-    clock,
-    random: createSeededRandom(1),
+  const { engine } = createSeedEngine({
+    path: join(dir, 'aevon.db'),
     scheduleGroupCommit: (begin) => setImmediate(begin),
-  });
-  const engine = createMeteringEngine({
-    store,
-    metering: createSqliteMeteringStore(storage),
-    clock,
-    rules: [{ name: 'count_api_requests', sourceEvent: 'api.request', operator: 'count' }],
-    schemas: new Map(),
-    cronIntervalMs: 60_000,
-    subscriptionPollMs: 20,
+    engine: { subscriptionPollMs: 20 },
   });
   const app = createServer({ engine });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

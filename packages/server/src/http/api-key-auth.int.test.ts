@@ -2,22 +2,12 @@
 // nothing, when authentication turns on, how fast a revocation bites, and that keys never reach the log. Method: the
 // metering engine and the API key store on one SQLite `:memory:` database, driven with app.inject and a manual clock.
 import type { ApiKeyScope, ApiKeyStore, EventStore } from '@aevon/core';
-import {
-  createEventStore,
-  createManualClock,
-  createSeededRandom,
-  formatApiKey,
-  formatTimestamp,
-} from '@aevon/core';
+import { createManualClock, formatApiKey, formatTimestamp } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
-import { createMeteringEngine } from '@aevon/engine';
-import {
-  createSqliteApiKeyStore,
-  createSqliteMeteringStore,
-  createSqliteStorage,
-} from '@aevon/sqlite';
+import { createSqliteApiKeyStore } from '@aevon/sqlite';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSeedEngine } from '../../../../test/support/sqlite-seed-engine.js';
 import { seedEvent, seedStatePath } from '../../../../test/support/seed-quick-start.js';
 import type { ServerOptions } from '../create-server.js';
 import { createServer } from '../create-server.js';
@@ -31,17 +21,9 @@ let keys: ApiKeyStore;
 let app: FastifyInstance | undefined;
 
 beforeEach(() => {
-  const storage = createSqliteStorage({ path: ':memory:' });
-  store = createEventStore({ storage, clock, random: createSeededRandom(1) });
-  keys = createSqliteApiKeyStore(storage);
-  engine = createMeteringEngine({
-    store,
-    metering: createSqliteMeteringStore(storage),
-    clock,
-    rules: [{ name: 'count_api_requests', sourceEvent: 'api.request', operator: 'count' }],
-    schemas: new Map(),
-    cronIntervalMs: 60_000,
-  });
+  const seed = createSeedEngine({ clock });
+  ({ store, engine } = seed);
+  keys = createSqliteApiKeyStore(seed.storage);
 });
 afterEach(async () => {
   await app?.close();
