@@ -16,15 +16,19 @@ import pg from 'pg';
 import { postgresServerUrl } from './engine-targets.js';
 import type { LatencyMeasurement } from './report.js';
 import { environment, latency, writeReport } from './report.js';
+import { runBench } from './run-bench.js';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean' },
-    engines: { type: 'string', default: 'sqlite,postgres' },
-    out: { type: 'string', default: 'bench/results' },
-  },
-});
-const lookups = values.quick === true ? 200 : 5000;
+/** The command line; read in main, so that a bad option is a one-line usage error (runBench). */
+function parseCommandLine() {
+  return parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      engines: { type: 'string', default: 'sqlite,postgres' },
+      out: { type: 'string', default: 'bench/results' },
+    },
+  }).values;
+}
+let lookups = 5000;
 const keysStored = 100;
 
 interface Subject {
@@ -121,6 +125,8 @@ function measureHash(): LatencyMeasurement {
 }
 
 async function main(): Promise<void> {
+  const values = parseCommandLine();
+  lookups = values.quick === true ? 200 : 5000;
   const engines = values.engines.split(',').map((name) => name.trim());
   const results: LatencyMeasurement[] = [measureHash()];
   const dir = mkdtempSync(join(tmpdir(), 'aevon-bench-keys-'));
@@ -161,4 +167,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${files.json} and ${files.markdown}`);
 }
 
-await main();
+await runBench('bench:api-keys', main);

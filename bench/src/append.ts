@@ -22,6 +22,7 @@ import { createSqliteStorage } from '@aevon/sqlite';
 import type { Measurement } from './report.js';
 import { environment, measure, time, writeResults } from './report.js';
 import { postgresServerUrl } from './engine-targets.js';
+import { runBench } from './run-bench.js';
 
 interface Sizes {
   /** Total events per batch shape. */
@@ -448,4 +449,4 @@ function copyTable(rows: readonly AppendMeasurement[]): string {
   return lines.join('\n');
 }
 
-await main();
+await runBench('bench:append', main);

@@ -24,6 +24,7 @@ import type { EventColumns, WorkloadSpace } from './metering-workload.js';
 import { benchRules, createRandomSource, eventJson, generateEvents } from './metering-workload.js';
 import { mib, readProcMemory } from './proc-memory.js';
 import { environment, round, writeReport } from './report.js';
+import { runBench } from './run-bench.js';
 
 interface Sizes {
   readonly durationSeconds: number;
@@ -432,4 +433,4 @@ async function main(): Promise<void> {
   console.log(`results: ${files.json} ${files.markdown}`);
 }
 
-await main();
+await runBench('bench:memory-overload', main);

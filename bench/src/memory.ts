@@ -23,6 +23,7 @@ import type { EventColumns, WorkloadSpace } from './metering-workload.js';
 import { benchRules, createRandomSource, eventJson, generateEvents } from './metering-workload.js';
 import { mib, readProcMemory } from './proc-memory.js';
 import { environment, percentiles, round, writeReport } from './report.js';
+import { runBench } from './run-bench.js';
 
 type Shape = 'batch' | 'single';
 
@@ -372,4 +373,4 @@ async function main(): Promise<void> {
   console.log(`results: ${files.json} ${files.markdown}`);
 }
 
-await main();
+await runBench('bench:memory', main);

@@ -28,6 +28,7 @@ import { benchRules, createRandomSource, stateCells } from './metering-workload.
 import { environment, writeReport } from './report.js';
 import type { StatePhaseResult, StateSizes } from './state-phase.js';
 import { runStatePhase } from './state-phase.js';
+import { runBench } from './run-bench.js';
 
 interface Sizes {
   readonly ingest: IngestSizes;
@@ -366,4 +367,4 @@ async function main(): Promise<void> {
   console.log(`results: ${files.json} ${files.markdown}`);
 }
 
-await main();
+await runBench('bench:metering', main);

@@ -30,6 +30,7 @@ import { createSqliteStorage } from '@aevon/sqlite';
 import type { Measurement } from './report.js';
 import { environment, measure, time, writeResults } from './report.js';
 import { postgresServerUrl } from './engine-targets.js';
+import { runBench } from './run-bench.js';
 
 type Library = 'aevon' | 'emmett';
 type Engine = 'sqlite' | 'postgres';
@@ -566,4 +567,4 @@ async function main(): Promise<void> {
   console.log(`results: ${files.json} ${files.markdown}`);
 }
 
-await main();
+await runBench('bench:peer', main);
