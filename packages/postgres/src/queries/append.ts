@@ -76,7 +76,8 @@ export async function appendInTransaction(
     batches.map((batch) => planBatch(batch, revisions, new Map(), planned)),
   );
   const events = plans.flatMap((plan) => (plan.kind === 'write' ? plan.events : []));
-  const written = await insertEvents(client, tables, events);
+  // The stream revisions are saved by the same statement, and only if every row was written.
+  const written = await insertEvents(client, tables, events, revisionChanges(initial, revisions));
   if (written.size < events.length) {
     await client.query(`DELETE FROM ${tables.events} WHERE id = ANY($1::text[])`, [
       [...written.keys()],
@@ -84,9 +85,7 @@ export async function appendInTransaction(
     return appendEachInSavepoint(client, tables, batches, initial);
   }
   const recorded = new Map<string, RecordedEvent>();
-  const outcomes = plans.map((plan) => resolvePlan(plan, written, recorded));
-  await saveRevisions(client, tables, initial, revisions);
-  return outcomes;
+  return plans.map((plan) => resolvePlan(plan, written, recorded));
 }
 
 /**
@@ -136,7 +135,7 @@ async function appendEachInSavepoint(
       outcomes.push({ ok: false, error: plan.error });
       continue;
     }
-    const written = await insertEvents(client, tables, plan.events);
+    const written = await insertEvents(client, tables, plan.events, noRevisionChanges);
     if (written.size < plan.events.length) {
       await client.query('ROLLBACK TO SAVEPOINT aevon_batch');
       await client.query('RELEASE SAVEPOINT aevon_batch');
@@ -150,7 +149,7 @@ async function appendEachInSavepoint(
     for (const [stream, revision] of attempt) revisions.set(stream, revision);
     outcomes.push(resolvePlan(plan, written, new Map()));
   }
-  await saveRevisions(client, tables, initial, revisions);
+  await saveRevisions(client, tables, revisionChanges(initial, revisions));
   return outcomes;
 }
 
@@ -247,14 +246,22 @@ function planBatch(
   return { kind: 'write', events, streams };
 }
 
-/** Inserts events in order with one statement; returns the positions of the rows written, by id. */
+/**
+ * Inserts events in order with one statement and returns the positions of the rows written, by id. The same
+ * statement applies `revisions` (see {@link saveRevisions}) when, and only when, every row was written: one round trip
+ * fewer on the common path, and nothing to undo on the conflict path.
+ */
 async function insertEvents(
   client: ClientBase,
   tables: Tables,
   events: readonly PlannedEvent[],
+  revisions: RevisionChanges,
 ): Promise<Map<string, GlobalPosition>> {
   const written = new Map<string, GlobalPosition>();
-  if (events.length === 0) return written;
+  if (events.length === 0) {
+    await saveRevisions(client, tables, revisions);
+    return written;
+  }
   assertContiguous(events);
   // One JSON document rather than eleven arrays: JSON.stringify is native, where pg escapes array elements one by
   // one, and the server parses it once. Revisions travel as strings (JSON has no 64-bit integers).
@@ -271,22 +278,56 @@ async function insertEvents(
     correlation_id: event.correlationId,
     causation_id: event.causationId,
   }));
-  const result = await client.query<{ id: string; tx_id: string; seq: string }>(
-    `INSERT INTO ${tables.events} (id, stream, revision, type, schema_version, data, metadata, occurred_at,
-       recorded_at, correlation_id, causation_id)
-     SELECT e.id, e.stream, e.revision, e.type, e.schema_version, e.data, e.metadata, e.occurred_at, e.recorded_at,
-       e.correlation_id, e.causation_id
-     FROM ROWS FROM (json_to_recordset($1::json) AS (id text, stream text, revision bigint, type text,
-       schema_version integer, data jsonb, metadata jsonb, occurred_at text, recorded_at text, correlation_id text,
-       causation_id text)) WITH ORDINALITY
-       AS e(id, stream, revision, type, schema_version, data, metadata, occurred_at, recorded_at, correlation_id,
-         causation_id, ord)
-     -- Rows are inserted, and so take sequence numbers, in request order.
-     ORDER BY e.ord
-     ON CONFLICT (id) DO NOTHING
-     RETURNING id, tx_id::text AS tx_id, seq::text AS seq`,
-    [JSON.stringify(rows)],
+  const result = await client.query<{
+    id: string;
+    tx_id: string;
+    seq: string;
+    advanced: number;
+    dropped: number;
+  }>(
+    `WITH inserted AS (
+       INSERT INTO ${tables.events} (id, stream, revision, type, schema_version, data, metadata, occurred_at,
+         recorded_at, correlation_id, causation_id)
+       SELECT e.id, e.stream, e.revision, e.type, e.schema_version, e.data, e.metadata, e.occurred_at,
+         e.recorded_at, e.correlation_id, e.causation_id
+       FROM ROWS FROM (json_to_recordset($1::json) AS (id text, stream text, revision bigint, type text,
+         schema_version integer, data jsonb, metadata jsonb, occurred_at text, recorded_at text,
+         correlation_id text, causation_id text)) WITH ORDINALITY
+         AS e(id, stream, revision, type, schema_version, data, metadata, occurred_at, recorded_at,
+           correlation_id, causation_id, ord)
+       -- Rows are inserted, and so take sequence numbers, in request order.
+       ORDER BY e.ord
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id, tx_id, seq
+     ), complete AS (
+       SELECT (SELECT count(*) FROM inserted) = $2::bigint AS ok
+     ), advanced AS (
+       UPDATE ${tables.streams} AS s SET revision = v.revision
+       FROM unnest($3::text[], $4::bigint[]) AS v(stream, revision), complete
+       WHERE s.stream = v.stream AND complete.ok RETURNING 1
+     ), dropped AS (
+       DELETE FROM ${tables.streams} USING complete
+       WHERE stream = ANY($5::text[]) AND revision = -1 AND complete.ok RETURNING 1
+     )
+     SELECT i.id, i.tx_id::text AS tx_id, i.seq::text AS seq,
+       (SELECT count(*) FROM advanced)::integer AS advanced, (SELECT count(*) FROM dropped)::integer AS dropped
+     FROM inserted AS i`,
+    [
+      JSON.stringify(rows),
+      events.length,
+      revisions.advanced.map(([stream]) => stream),
+      revisions.advanced.map(([, revision]) => revision),
+      revisions.unused,
+    ],
   );
+  if (result.rows.length === events.length) {
+    const first = result.rows[0];
+    assert(first?.advanced === revisions.advanced.length, 'every advanced stream row is updated');
+    assert(
+      first.dropped === revisions.unused.length,
+      'every reserved, unused stream row is removed',
+    );
+  }
   let txId: string | null = null;
   for (const row of result.rows) {
     if (txId !== null) assert(row.tx_id === txId, 'one transaction writes every row of a group');
@@ -336,13 +377,20 @@ function resolvePlan(
   return { ok: true, result };
 }
 
-/** Stores each stream's new last revision, and removes rows reserved at -1 for streams that got no events. */
-async function saveRevisions(
-  client: ClientBase,
-  tables: Tables,
+/** What a group changes in the `streams` table: new last revisions, and reserved rows of streams that got no events. */
+interface RevisionChanges {
+  /** (stream, new last revision as decimal text). */
+  readonly advanced: readonly (readonly [string, string])[];
+  readonly unused: readonly string[];
+}
+
+const noRevisionChanges: RevisionChanges = { advanced: [], unused: [] };
+
+/** The streams whose revision moved from `initial` to `revisions`, and those reserved at -1 that got no events. */
+function revisionChanges(
   initial: ReadonlyMap<StreamId, StreamRevision | null>,
   revisions: ReadonlyMap<StreamId, StreamRevision | null>,
-): Promise<void> {
+): RevisionChanges {
   const advanced: [string, string][] = [];
   const unused: string[] = [];
   for (const [stream, revision] of revisions) {
@@ -353,6 +401,16 @@ async function saveRevisions(
       advanced.push([stream, revision.toString()]);
     }
   }
+  return { advanced, unused };
+}
+
+/** Applies {@link RevisionChanges} on their own (the slow path, and a group that writes no event). */
+async function saveRevisions(
+  client: ClientBase,
+  tables: Tables,
+  changes: RevisionChanges,
+): Promise<void> {
+  const { advanced, unused } = changes;
   if (advanced.length === 0 && unused.length === 0) return;
   const result = await client.query<{ advanced: number; dropped: number }>(
     `WITH advanced AS (
