@@ -12,6 +12,7 @@ import type {
 import {
   AevonError,
   asGlobalPosition,
+  assert,
   formatTimestamp,
   invalidRequest,
   matchesSubscriptionFilter,
@@ -39,6 +40,8 @@ export interface NamedSubscriptionContext {
   readonly subscriptions: NamedSubscriptionStore;
   readonly waiter: AppendWaiter;
   readonly clock: Clock;
+  /** Log events a status scans at most after a checkpoint. Default: {@link namedSubscriptionLagScanEventsMax}. */
+  readonly lagScanEventsMax?: number;
 }
 
 /** A named subscription with how far behind the log its checkpoint is. */
@@ -116,7 +119,10 @@ export function createNamedSubscriptions(context: NamedSubscriptionContext): Nam
     status: async (name) => {
       const record = await findOrThrow(subscriptions, parseNamedSubscriptionName(name));
       const headPosition = await store.headPosition();
-      const lag = await measureLag(store, compileFilter(record.filter), record.position, clock);
+      const lag = await measureLag(store, compileFilter(record.filter), record.position, {
+        clock,
+        scanEventsMax: context.lagScanEventsMax ?? namedSubscriptionLagScanEventsMax,
+      });
       return { record, headPosition, ...lag };
     },
     list: () => subscriptions.list(),
@@ -263,15 +269,17 @@ async function measureLag(
   store: EventStore,
   filter: SubscriptionFilter,
   position: GlobalPosition | null,
-  clock: Clock,
+  options: { readonly clock: Clock; readonly scanEventsMax: number },
 ): Promise<Pick<NamedSubscriptionStatus, 'lagEvents' | 'isLagExact' | 'lagSeconds'>> {
+  const { clock, scanEventsMax } = options;
+  assert(Number.isSafeInteger(scanEventsMax) && scanEventsMax > 0, 'the lag scan is bounded');
   const pageEvents = Math.min(subscriptionPageEvents, store.limits.readPageEventsMax);
   let cursor = position;
   let scanned = 0;
   let lagEvents = 0;
   let firstRecordedAt: string | null = null;
-  while (scanned < namedSubscriptionLagScanEventsMax) {
-    const limit = Math.min(pageEvents, namedSubscriptionLagScanEventsMax - scanned);
+  while (scanned < scanEventsMax) {
+    const limit = Math.min(pageEvents, scanEventsMax - scanned);
     const page = await store.readAllPage(
       cursor === null ? { limit } : { start: cursor, startExclusive: true, limit },
     );

@@ -11,6 +11,7 @@ import { createMeteringEngine } from '@aevon/engine';
 import { createSqliteMeteringStore, createSqliteStorage } from '@aevon/sqlite';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventIds, readFrames } from '../../../test/support/sse.js';
 import { createServer } from './create-server.js';
 
 interface Running {
@@ -89,68 +90,6 @@ async function ingest(url: string, principal: string, count: number): Promise<st
   }
   return ids;
 }
-
-interface Frame {
-  readonly id: string | null;
-  readonly event: string;
-  readonly data: Record<string, unknown>;
-}
-
-/** Opens an SSE stream and reads frames until `until` says stop; then cancels the stream. */
-async function readFrames(
-  url: string,
-  until: (frames: readonly Frame[]) => boolean,
-  headers: Record<string, string> = {},
-  onFrame?: (frame: Frame) => Promise<void>,
-): Promise<Frame[]> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 20_000);
-  const response = await fetch(url, { headers, signal: controller.signal });
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-  const reader = response.body?.getReader();
-  if (reader === undefined) throw new Error('no body');
-  const decoder = new TextDecoder();
-  const frames: Frame[] = [];
-  let buffer = '';
-  try {
-    while (!until(frames)) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      let end = buffer.indexOf('\n\n');
-      while (end !== -1) {
-        const frame = parseFrame(buffer.slice(0, end));
-        buffer = buffer.slice(end + 2);
-        if (frame !== null) {
-          frames.push(frame);
-          await onFrame?.(frame);
-          if (until(frames)) break;
-        }
-        end = buffer.indexOf('\n\n');
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-    controller.abort();
-  }
-  return frames;
-}
-
-function parseFrame(text: string): Frame | null {
-  let id: string | null = null;
-  let event = 'message';
-  let data: string | null = null;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('id: ')) id = line.slice(4);
-    else if (line.startsWith('event: ')) event = line.slice(7);
-    else if (line.startsWith('data: ')) data = line.slice(6);
-  }
-  return data === null ? null : { id, event, data: JSON.parse(data) as Record<string, unknown> };
-}
-
-const eventIds = (frames: readonly Frame[]) =>
-  frames.filter((f) => f.event === 'event').map((f) => f.data['id']);
 
 describe('GET /v1/subscriptions (SSE)', () => {
   it('streams the history, a live marker, then new events, each with its position as id', async () => {
