@@ -132,11 +132,10 @@ export function createNamedSubscriptions(context: NamedSubscriptionContext): Nam
     },
     ack: async (name, body) => {
       const checked = parseNamedSubscriptionName(name);
-      const position = (body as { position?: unknown } | null)?.position;
       if (!isObject(body) || Object.keys(body).some((key) => key !== 'position')) {
         throw invalidRequest('must be an object {"position": "..."}', 'body');
       }
-      return ackPosition(context, checked, position);
+      return ackPosition(context, checked, body['position']);
     },
     open: (name, options, signal) =>
       openNamedSubscription({
