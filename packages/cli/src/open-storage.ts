@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { ApiKeyStore, Storage } from '@aevon/core';
+import type { ApiKeyStore, NamedSubscriptionStore, Storage } from '@aevon/core';
 import { AevonError } from '@aevon/core';
 import type { MeteringEngineOptions } from '@aevon/engine';
 import type { DatabaseConfig } from './config/config.js';
@@ -17,6 +17,8 @@ export interface OpenedStorage {
   readonly metering: MeteringStore;
   /** The API keys `aevon keys` manages and `aevon serve` checks. */
   readonly apiKeys: ApiKeyStore;
+  /** Named subscriptions and their checkpoints (`/v1/subscriptions/{name}`). */
+  readonly namedSubscriptions: NamedSubscriptionStore;
 }
 
 /** What {@link openStorage} does to the schema. */
@@ -63,7 +65,8 @@ async function openSqlite(database: DatabaseConfig): Promise<OpenedStorage> {
   try {
     const metering = sqlite.createSqliteMeteringStore(storage);
     const apiKeys = sqlite.createSqliteApiKeyStore(storage);
-    return { engine: 'sqlite', location: path, storage, metering, apiKeys };
+    const namedSubscriptions = sqlite.createSqliteNamedSubscriptionStore(storage);
+    return { engine: 'sqlite', location: path, storage, metering, apiKeys, namedSubscriptions };
   } catch (error) {
     await storage.close();
     throw error;
@@ -82,7 +85,9 @@ async function openPostgres(database: DatabaseConfig, migrate: boolean): Promise
   try {
     const metering = await postgres.createPostgresMeteringStore(storage);
     const apiKeys = await postgres.createPostgresApiKeyStore(storage);
-    return { engine: 'postgres', location: redactDsn(database.dsn), storage, metering, apiKeys };
+    const namedSubscriptions = await postgres.createPostgresNamedSubscriptionStore(storage);
+    const location = redactDsn(database.dsn);
+    return { engine: 'postgres', location, storage, metering, apiKeys, namedSubscriptions };
   } catch (error) {
     await storage.close();
     throw error;

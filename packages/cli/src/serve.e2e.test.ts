@@ -44,6 +44,34 @@ async function checkSurvivesRestart(url: string): Promise<void> {
   expect(duplicate.status).toBe(409);
 }
 
+/** A named subscription from the start, acknowledged up to the seed event: its checkpoint must outlive a restart. */
+async function ackNamedSubscription(url: string): Promise<void> {
+  const created = await fetch(`${url}/v1/subscriptions/e2e`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ filter: { types: [seedEvent.type] }, from: 'start' }),
+  });
+  expect(created.status).toBe(201);
+  const before = (await (await fetch(`${url}/v1/subscriptions/e2e`)).json()) as Record<
+    string,
+    unknown
+  >;
+  expect(before).toMatchObject({ position: null, lag_events: 1, lag_events_exact: true });
+  const acked = await postJson(`${url}/v1/subscriptions/e2e/ack`, {
+    position: before['head_position'],
+  });
+  expect(acked.status).toBe(200);
+}
+
+async function checkNamedSubscriptionKept(url: string): Promise<void> {
+  const status = (await (await fetch(`${url}/v1/subscriptions/e2e`)).json()) as Record<
+    string,
+    unknown
+  >;
+  expect(status).toMatchObject({ lag_events: 0, lag_seconds: 0 });
+  expect(status['position']).toBe(status['head_position']);
+}
+
 beforeAll(assertCliBuilt);
 
 describe('aevon serve on SQLite', () => {
@@ -56,12 +84,14 @@ describe('aevon serve on SQLite', () => {
   it('runs the quick start, shuts down on SIGTERM with 0, and keeps acknowledged events', async () => {
     const first = await serve(dir);
     await runQuickStart(first.url);
+    await ackNamedSubscription(first.url);
     expect(await stop(first)).toBe(0);
     expect(first.stdout()).toContain('shutting down');
     expect(existsSync(join(dir, 'data', 'aevon.db'))).toBe(true);
 
     const second = await serve(dir);
     await checkSurvivesRestart(second.url);
+    await checkNamedSubscriptionKept(second.url);
     expect(await stop(second)).toBe(0);
   }, 60_000);
 
@@ -103,10 +133,12 @@ describe('aevon serve on PostgreSQL', () => {
 
     const first = await serve(dir, env);
     await runQuickStart(first.url);
+    await ackNamedSubscription(first.url);
     expect(await stop(first)).toBe(0);
 
     const second = await serve(dir, env);
     await checkSurvivesRestart(second.url);
+    await checkNamedSubscriptionKept(second.url);
     expect(await stop(second)).toBe(0);
     expect(existsSync(join(dir, 'data'))).toBe(false);
   }, 60_000);

@@ -36,3 +36,8 @@ export function describeStorageConformance(
 }
 export type { ApiKeyStoreFactory, ApiKeyStoreFixture } from './api-key-store.contract.js';
 export { describeApiKeyStoreContract } from './api-key-store.contract.js';
+export type {
+  NamedSubscriptionStoreFactory,
+  NamedSubscriptionStoreFixture,
+} from './named-subscription-store.contract.js';
+export { describeNamedSubscriptionStoreContract } from './named-subscription-store.contract.js';

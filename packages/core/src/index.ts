@@ -74,6 +74,26 @@ export type {
   SubscriptionStart,
 } from './subscription/subscription.js';
 export { matches as matchesSubscriptionFilter, subscribe } from './subscription/subscription.js';
+export type {
+  NamedSubscriptionFilter,
+  NamedSubscriptionRecord,
+} from './subscription/named-subscription.js';
+export {
+  assertNamedSubscriptionRecord,
+  checkNamedSubscriptionName,
+  isPositionAfter,
+  namedSubscriptionFilterValueLengthMax,
+  namedSubscriptionFilterValuesMax,
+  namedSubscriptionListMax,
+  namedSubscriptionNameLengthMax,
+  namedSubscriptionNamePattern,
+  parseNamedSubscriptionName,
+} from './subscription/named-subscription.js';
+export type {
+  NamedSubscriptionPut,
+  NamedSubscriptionStore,
+} from './subscription/named-subscription-store.js';
+export { createInMemoryNamedSubscriptionStore } from './subscription/in-memory-named-subscription-store.js';
 // Its own index lists every export once.
 export * from './metering/index.js';
 

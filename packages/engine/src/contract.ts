@@ -1,6 +1,13 @@
 // The contract between the metering engine (@aevon/engine) and its callers (server, cli). Written first so that both
 // sides can be built at once; the engine's index.ts re-exports these types.
-import type { Clock, EventStore, MeteringStore, SubscriptionMessage } from '@aevon/core';
+import type {
+  Clock,
+  EventStore,
+  MeteringStore,
+  NamedSubscriptionStore,
+  SubscriptionMessage,
+} from '@aevon/core';
+import type { NamedSubscriptions } from './named-subscriptions.js';
 import type { SubscriptionRequest } from './subscriptions.js';
 
 /** The aggregation operators of a rule. */
@@ -92,6 +99,11 @@ export interface MeteringEngine {
     request: SubscriptionRequest,
     signal: AbortSignal,
   ): Promise<AsyncIterable<SubscriptionMessage>>;
+  /**
+   * Durable named subscriptions: definitions and checkpoints kept in {@link MeteringEngineOptions.namedSubscriptions},
+   * opened from their checkpoint; they end when the engine closes.
+   */
+  readonly namedSubscriptions: NamedSubscriptions;
   /** Checks the database answers (readiness). @throws AEV_STORAGE_UNAVAILABLE. */
   ready(): Promise<void>;
   /**
@@ -123,6 +135,11 @@ export interface MeteringEngineOptions {
   readonly shutdownSweepMs?: number;
   /** How often a live subscription re-reads the log without an in-process wake-up. Default: 250 ms. */
   readonly subscriptionPollMs?: number;
+  /**
+   * Where named subscriptions and their checkpoints live, on the same database as `store` (closed with the engine).
+   * Default: an in-memory store, which forgets them on restart: the CLI always passes the database's.
+   */
+  readonly namedSubscriptions?: NamedSubscriptionStore;
 }
 
 /** 10 s: well inside the 30 s grace period most supervisors give between SIGTERM and SIGKILL. */

@@ -38,6 +38,18 @@ export {
   verifyDifferencesMaxDefault,
   verifyState,
 } from './maintenance.js';
+export type {
+  NamedSubscriptionContext,
+  NamedSubscriptionHandle,
+  NamedSubscriptions,
+  NamedSubscriptionStatus,
+  OpenNamedSubscriptionOptions,
+} from './named-subscriptions.js';
+export {
+  createNamedSubscriptions,
+  namedSubscriptionLagScanEventsMax,
+  openNamedSubscription,
+} from './named-subscriptions.js';
 export type { SubscriptionRequest } from './subscriptions.js';
 export {
   createAppendWaiter,

@@ -1,6 +1,14 @@
 import { clearTimeout, setTimeout as startTimer } from 'node:timers';
 import type { AppendResult } from '@aevon/core';
-import { AevonError, AssertionError, assert, invalidRequest, isAevonError } from '@aevon/core';
+import {
+  AevonError,
+  AssertionError,
+  assert,
+  createInMemoryNamedSubscriptionStore,
+  invalidRequest,
+  isAevonError,
+} from '@aevon/core';
+import { createNamedSubscriptions } from './named-subscriptions.js';
 import type { BatchItemResult, MeteringEngine, MeteringEngineOptions, Rule } from './contract.js';
 import { shutdownSweepMsDefault } from './contract.js';
 import type { EnvelopeContext } from './envelope.js';
@@ -58,6 +66,14 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
     store.commits,
     options.subscriptionPollMs ?? subscriptionPollMsDefault,
   );
+  const namedSubscriptionStore =
+    options.namedSubscriptions ?? createInMemoryNamedSubscriptionStore();
+  const namedSubscriptions = createNamedSubscriptions({
+    store,
+    subscriptions: namedSubscriptionStore,
+    waiter,
+    clock,
+  });
 
   const sweepReport = (deadline?: SweepOptions['deadline']): Promise<SweepReport> => {
     const run = chain.then(() =>
@@ -130,6 +146,11 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
     sweep: async () => (await sweepReport()).folded,
     openSubscription: (request, signal) =>
       openSubscription(store, waiter, request, AbortSignal.any([signal, closed.signal])),
+    namedSubscriptions: {
+      ...namedSubscriptions,
+      open: (name, open, signal) =>
+        namedSubscriptions.open(name, open, AbortSignal.any([signal, closed.signal])),
+    },
     start: () => {
       if (isStarted || isClosed) return;
       isStarted = true;
@@ -160,6 +181,7 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
           options.onSweepError?.(error);
         } finally {
           await metering.close();
+          await namedSubscriptionStore.close();
           await store.close();
         }
       })();

@@ -2,7 +2,9 @@ import type {
   AppendWaiter,
   CommitSignal,
   EventStore,
+  NamedSubscriptionFilter,
   StreamMatcher,
+  SubscriptionFilter,
   SubscriptionMessage,
   SubscriptionStart,
 } from '@aevon/core';
@@ -10,6 +12,8 @@ import {
   asGlobalPosition,
   compileStreamPattern,
   invalidRequest,
+  namedSubscriptionFilterValueLengthMax,
+  namedSubscriptionFilterValuesMax,
   principalStream,
   subscribe,
 } from '@aevon/core';
@@ -20,7 +24,7 @@ export const subscriptionPollMsDefault = 250;
 /** Events per log read of a subscription: it holds at most one such page in memory. */
 export const subscriptionPageEvents = 500;
 /** Stream patterns, event types and principals one subscription may name, each. */
-export const subscriptionFilterValuesMax = 32;
+export const subscriptionFilterValuesMax = namedSubscriptionFilterValuesMax;
 
 /** A subscription request as it arrives over HTTP (query parameters), unvalidated. */
 export interface SubscriptionRequest {
@@ -72,35 +76,76 @@ export async function openSubscription(
   signal: AbortSignal,
 ): Promise<AsyncIterable<SubscriptionMessage>> {
   const from = parseStart(request.from);
-  const streams: StreamMatcher[] = [];
-  for (const pattern of stringList(request.streams, 'stream'))
-    streams.push(compileStreamPattern(pattern));
-  for (const principal of stringList(request.principals, 'principal')) {
-    const stream = principalStream(principal);
-    streams.push((candidate) => candidate === stream);
-  }
-  const types = stringList(request.types, 'type');
+  const filter = compileFilter(parseFilter(request));
   if (typeof from === 'object') {
     await store.readAllPage({ start: from.after, startExclusive: true, limit: 1 });
   }
+  return subscribeOnStore(store, waiter, { from, filter, signal });
+}
+
+/** Core's {@link subscribe} on an event store, with the engine's page size. */
+export function subscribeOnStore(
+  store: EventStore,
+  waiter: AppendWaiter,
+  options: {
+    readonly from: SubscriptionStart;
+    readonly filter: SubscriptionFilter;
+    readonly signal: AbortSignal;
+  },
+): AsyncGenerator<SubscriptionMessage> {
   return subscribe({
     log: store,
-    from,
-    filter: {
-      ...(streams.length === 0 ? {} : { streams }),
-      ...(types.length === 0 ? {} : { types: new Set(types) }),
-    },
+    from: options.from,
+    filter: options.filter,
     waiter,
-    signal,
+    signal: options.signal,
     pageEvents: Math.min(subscriptionPageEvents, store.limits.readPageEventsMax),
   });
+}
+
+/**
+ * Validates the filter fields of a subscription request into the stored form of a named subscription: each pattern
+ * compiles, each principal is a principal id.
+ * @throws AEV_REQUEST_INVALID (field `stream`, `type` or `principal`).
+ */
+export function parseFilter(request: SubscriptionRequest): NamedSubscriptionFilter {
+  const filter = {
+    streams: stringList(request.streams, 'stream'),
+    types: stringList(request.types, 'type'),
+    principals: stringList(request.principals, 'principal'),
+  };
+  compileFilter(filter);
+  return filter;
+}
+
+/** The matcher form of a validated filter: an empty list puts no condition on its field. */
+export function compileFilter(filter: NamedSubscriptionFilter): SubscriptionFilter {
+  const streams: StreamMatcher[] = [];
+  for (const pattern of filter.streams) streams.push(compileStreamPattern(pattern));
+  for (const principal of filter.principals) {
+    const stream = principalStream(principal);
+    streams.push((candidate) => candidate === stream);
+  }
+  return {
+    ...(streams.length === 0 ? {} : { streams }),
+    ...(filter.types.length === 0 ? {} : { types: new Set(filter.types) }),
+  };
 }
 
 // Positions of the SQLite and in-memory logs (20 digits) and of PostgreSQL (20 digits, '-', 20 digits); the engine
 // checks the rest with a first read.
 const positionPattern = /^\d{20}(-\d{20})?$/;
 
-function parseStart(from: unknown): SubscriptionStart {
+/** True when `value` has the form of a log position (whether the log holds it is for a read to tell). */
+export function isPositionText(value: unknown): value is string {
+  return typeof value === 'string' && positionPattern.test(value);
+}
+
+/**
+ * Parses a start position: `start`, `end` (also when absent) or a position of the log's form.
+ * @throws AEV_REQUEST_INVALID (field `from`).
+ */
+export function parseStart(from: unknown): SubscriptionStart {
   if (from === undefined || from === 'end') return 'end';
   if (from === 'start') return 'start';
   if (typeof from === 'string' && positionPattern.test(from)) {
@@ -116,8 +161,15 @@ function stringList(value: unknown, field: string): string[] {
     throw invalidRequest(`at most ${subscriptionFilterValuesMax} values`, field);
   }
   return list.map((item) => {
-    if (typeof item !== 'string' || item.length === 0 || item.length > 512) {
-      throw invalidRequest('must be a non-empty string of at most 512 characters', field);
+    if (
+      typeof item !== 'string' ||
+      item.length === 0 ||
+      item.length > namedSubscriptionFilterValueLengthMax
+    ) {
+      throw invalidRequest(
+        `must be a non-empty string of at most ${namedSubscriptionFilterValueLengthMax} characters`,
+        field,
+      );
     }
     return item;
   });

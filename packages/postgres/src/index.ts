@@ -18,3 +18,8 @@ export {
   postgresApiKeyMigrations,
 } from './api-keys/postgres-api-key-store.js';
 export { connectTimeoutMsDefault, poolMaxDefault, poolWaitersMaxDefault } from './bounded-pool.js';
+export type { PostgresNamedSubscriptionStoreOptions } from './named-subscriptions/postgres-named-subscription-store.js';
+export {
+  createPostgresNamedSubscriptionStore,
+  postgresNamedSubscriptionMigrations,
+} from './named-subscriptions/postgres-named-subscription-store.js';

@@ -13,11 +13,19 @@ import { createProblem, internalProblem } from './http/problem.js';
 import { transportStatus } from './http/status-by-code.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
+import {
+  namedSubscriptionAckPath,
+  namedSubscriptionListPath,
+  namedSubscriptionPath,
+  registerNamedSubscriptionRoutes,
+} from './routes/named-subscriptions.js';
 import { registerStateRoutes } from './routes/state.js';
 import {
   defaultSubscribersMax,
+  namedSubscriptionEventsPath,
   registerSubscriptionRoutes,
   subscriptionPaths,
+  subscriptionStreamPathPattern,
 } from './routes/subscriptions.js';
 
 /** Default body limit of a single-event request: 1 MiB. */
@@ -138,7 +146,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerAdmission(app, {
     requestsInFlightMax: positive(options.requestsInFlightMax ?? defaultRequestsInFlightMax),
     // Probes always answer; subscriptions are long-lived and have their own bound (subscribersMax).
-    exemptPaths: ['/health', '/ready', ...subscriptionPaths],
+    exemptPaths: ['/health', '/ready', ...subscriptionPaths, subscriptionStreamPathPattern],
   });
   if (options.apiKeys !== undefined) registerApiKeyAuth(app, options.apiKeys);
   // Only JSON bodies are accepted; without this, text/plain would reach the routes as a string.
@@ -161,6 +169,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerSubscriptionRoutes(app, options.engine, {
     subscribersMax: positive(options.subscribersMax ?? defaultSubscribersMax),
   });
+  registerNamedSubscriptionRoutes(app, options.engine);
   registerHealthRoutes(app, options.engine);
   registerMethodNotAllowed(app);
   return app;
@@ -280,6 +289,10 @@ const allowedMethodsByUrl: ReadonlyArray<readonly [string, readonly string[]]> =
   ['/ready', ['GET', 'HEAD']],
   ['/v1/subscriptions', ['GET']],
   ['/subscriptions', ['GET']],
+  [namedSubscriptionPath, ['GET', 'HEAD', 'PUT', 'DELETE']],
+  [namedSubscriptionEventsPath, ['GET']],
+  [namedSubscriptionAckPath, ['POST']],
+  [namedSubscriptionListPath, ['GET', 'HEAD']],
 ];
 const allMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 

@@ -93,6 +93,10 @@ function createStubEngine(): StubEngine {
       if (engine.failure !== undefined) throw engine.failure;
       return (async function* () {})();
     },
+    // Named subscriptions are not under test here (subscriptions.int.test.ts covers them on a real engine).
+    namedSubscriptions: new Proxy({} as MeteringEngine['namedSubscriptions'], {
+      get: () => () => Promise.reject(new Error('named subscriptions are not used in this test')),
+    }),
     start: () => undefined,
     ready: async () => {
       if (engine.failure !== undefined) throw engine.failure;

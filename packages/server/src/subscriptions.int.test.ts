@@ -5,43 +5,27 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MeteringEngine } from '@aevon/engine';
-import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSeedEngine } from '../../../test/support/sqlite-seed-engine.js';
-import { createServer } from './create-server.js';
+import { eventIds, readFrames } from '../../../test/support/sse.js';
+import type { ListeningServer } from '../../../test/support/sqlite-seed-engine.js';
+import { listenOnSeedEngine, stopListening } from '../../../test/support/sqlite-seed-engine.js';
 
-interface Running {
-  readonly app: FastifyInstance;
-  readonly engine: MeteringEngine;
-  readonly url: string;
-}
+type Running = ListeningServer;
 
 let dir: string;
 let running: Running | null = null;
 let eventCounter = 0;
 
 async function start(): Promise<Running> {
-  const { engine } = createSeedEngine({
+  running = await listenOnSeedEngine({
     path: join(dir, 'aevon.db'),
-    scheduleGroupCommit: (begin) => setImmediate(begin),
     engine: { subscriptionPollMs: 20 },
   });
-  const app = createServer({ engine });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  running = { app, engine, url };
   return running;
 }
 
 async function stopServer(server: Running): Promise<void> {
-  const closing = server.app.close();
-  // fetch's pool may hold a connection it opened but never sent a request on, which Node does not count as idle
-  // and keeps until its headers timeout. Once every stream had time to end on its own, drop what is left (a stream
-  // still open then would fail its reader, so this cannot hide a stream that outlives the shutdown).
-  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 500))]);
-  server.app.server.closeAllConnections();
-  await closing;
-  await server.engine.close();
+  await stopListening(server);
   if (running === server) running = null;
 }
 
@@ -75,68 +59,6 @@ async function ingest(url: string, principal: string, count: number): Promise<st
   }
   return ids;
 }
-
-interface Frame {
-  readonly id: string | null;
-  readonly event: string;
-  readonly data: Record<string, unknown>;
-}
-
-/** Opens an SSE stream and reads frames until `until` says stop; then cancels the stream. */
-async function readFrames(
-  url: string,
-  until: (frames: readonly Frame[]) => boolean,
-  headers: Record<string, string> = {},
-  onFrame?: (frame: Frame) => Promise<void>,
-): Promise<Frame[]> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), 20_000);
-  const response = await fetch(url, { headers, signal: controller.signal });
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-  const reader = response.body?.getReader();
-  if (reader === undefined) throw new Error('no body');
-  const decoder = new TextDecoder();
-  const frames: Frame[] = [];
-  let buffer = '';
-  try {
-    while (!until(frames)) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      let end = buffer.indexOf('\n\n');
-      while (end !== -1) {
-        const frame = parseFrame(buffer.slice(0, end));
-        buffer = buffer.slice(end + 2);
-        if (frame !== null) {
-          frames.push(frame);
-          await onFrame?.(frame);
-          if (until(frames)) break;
-        }
-        end = buffer.indexOf('\n\n');
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-    controller.abort();
-  }
-  return frames;
-}
-
-function parseFrame(text: string): Frame | null {
-  let id: string | null = null;
-  let event = 'message';
-  let data: string | null = null;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('id: ')) id = line.slice(4);
-    else if (line.startsWith('event: ')) event = line.slice(7);
-    else if (line.startsWith('data: ')) data = line.slice(6);
-  }
-  return data === null ? null : { id, event, data: JSON.parse(data) as Record<string, unknown> };
-}
-
-const eventIds = (frames: readonly Frame[]) =>
-  frames.filter((f) => f.event === 'event').map((f) => f.data['id']);
 
 describe('GET /v1/subscriptions (SSE)', () => {
   it('streams the history, a live marker, then new events, each with its position as id', async () => {

@@ -16,3 +16,7 @@ export {
   createSqliteApiKeyStore,
   sqliteApiKeyMigrations,
 } from './api-keys/sqlite-api-key-store.js';
+export {
+  createSqliteNamedSubscriptionStore,
+  sqliteNamedSubscriptionMigrations,
+} from './named-subscriptions/sqlite-named-subscription-store.js';

@@ -104,6 +104,7 @@ async function startEngine(
     const engine = createMeteringEngine({
       store,
       metering: opened.metering,
+      namedSubscriptions: opened.namedSubscriptions,
       clock: context.clock,
       rules,
       schemas,

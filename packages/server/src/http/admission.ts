@@ -8,8 +8,11 @@ export const overloadRetryAfterMs = 1000;
 export interface AdmissionOptions {
   /** Requests handled at once; one more is answered 429 before its body is read. */
   readonly requestsInFlightMax: number;
-  /** Paths never turned away (liveness and readiness probes), so that an overloaded server still reports itself. */
-  readonly exemptPaths: readonly string[];
+  /**
+   * Paths never turned away (liveness and readiness probes, so that an overloaded server still reports itself; and
+   * subscription streams, which have their own bound): exact paths, or patterns a path must match.
+   */
+  readonly exemptPaths: readonly (string | RegExp)[];
 }
 
 /**
@@ -23,7 +26,12 @@ export function registerAdmission(app: FastifyInstance, options: AdmissionOption
   let inFlight = 0;
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? request.url;
-    if (options.exemptPaths.includes(path)) return;
+    if (
+      options.exemptPaths.some((exempt) =>
+        typeof exempt === 'string' ? exempt === path : exempt.test(path),
+      )
+    )
+      return;
     if (inFlight >= max) {
       throw new AevonError('AEV_OVERLOADED', {
         queued: inFlight,

@@ -38,6 +38,10 @@ function createGatedEngine(gate: Gate): MeteringEngine {
     },
     sweep: async () => 0,
     openSubscription: async () => (async function* () {})(),
+    // Named subscriptions are not under test here (subscriptions.int.test.ts covers them on a real engine).
+    namedSubscriptions: new Proxy({} as MeteringEngine['namedSubscriptions'], {
+      get: () => () => Promise.reject(new Error('named subscriptions are not used in this test')),
+    }),
     start: () => undefined,
     ready: async () => undefined,
     close: async () => undefined,

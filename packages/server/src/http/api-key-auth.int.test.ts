@@ -233,6 +233,45 @@ describe('API keys: access', () => {
     expect(await storedIds()).toEqual(['evt-001', 'evt-002']);
   });
 
+  it('asks admin to define or delete a named subscription, and state:read to read, stream or ack it', async () => {
+    // Given
+    const writer = await createKey('events:write');
+    const reader = await createKey('state:read');
+    const admin = await createKey('admin');
+    start();
+    await postEvent(bearer(writer.key));
+    const [event] = await store.readAllPage({ limit: 1 });
+    const request = (
+      method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+      url: string,
+      key: string,
+      payload?: object,
+    ) =>
+      app?.inject({
+        method,
+        url,
+        headers: bearer(key),
+        ...(payload === undefined ? {} : { payload }),
+      }) ?? Promise.reject(new Error('no app'));
+    const named = '/v1/subscriptions/projector';
+    // When / Then: a read key cannot define one, admin can
+    const refused = await request('PUT', named, reader.key, { from: 'start' });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ details: { scope: 'admin' } });
+    expect((await request('PUT', named, admin.key, { from: 'start' })).statusCode).toBe(201);
+    // When / Then: a read key reads, lists and acknowledges; a write key does none of it
+    expect((await request('GET', named, reader.key)).statusCode).toBe(200);
+    expect((await request('GET', '/v1/named-subscriptions', reader.key)).statusCode).toBe(200);
+    const ack = { position: event?.position };
+    expect((await request('POST', `${named}/ack`, reader.key, ack)).statusCode).toBe(200);
+    expect((await request('POST', `${named}/ack`, writer.key, ack)).statusCode).toBe(403);
+    expect((await request('GET', `${named}/events`, writer.key)).statusCode).toBe(403);
+    expect((await request('GET', named, writer.key)).statusCode).toBe(403);
+    // When / Then: only admin deletes
+    expect((await request('DELETE', named, reader.key)).statusCode).toBe(403);
+    expect((await request('DELETE', named, admin.key)).statusCode).toBe(204);
+  });
+
   it('refuses a revoked key once the cache entry expires, and at once with cacheTtlMs 0', async () => {
     // Given: a key that worked and is cached
     const cached = await createKey('state:read');

@@ -45,6 +45,16 @@ const scopeByRoute: ReadonlyMap<string, ApiKeyScope> = new Map([
   ['HEAD /v1/aggregates/:principal_id', 'state:read'],
   ['GET /v1/subscriptions', 'state:read'],
   ['GET /subscriptions', 'state:read'],
+  // Named subscriptions: defining or deleting one is administration; reading, streaming and acknowledging one is
+  // what a consumer holding a read key does.
+  ['PUT /v1/subscriptions/:name', 'admin'],
+  ['DELETE /v1/subscriptions/:name', 'admin'],
+  ['GET /v1/subscriptions/:name', 'state:read'],
+  ['HEAD /v1/subscriptions/:name', 'state:read'],
+  ['GET /v1/subscriptions/:name/events', 'state:read'],
+  ['POST /v1/subscriptions/:name/ack', 'state:read'],
+  ['GET /v1/named-subscriptions', 'state:read'],
+  ['HEAD /v1/named-subscriptions', 'state:read'],
 ]);
 
 /** The SHA-256 of an API key secret, lower-case hex: the form an {@link ApiKeyStore} holds. */

@@ -9,6 +9,10 @@ import { overloadRetryAfterMs } from '../http/admission.js';
 
 /** The paths of the subscription endpoint. */
 export const subscriptionPaths = ['/v1/subscriptions', '/subscriptions'] as const;
+/** The event stream of a named subscription (its definitions: routes/named-subscriptions.ts). */
+export const namedSubscriptionEventsPath = '/v1/subscriptions/:name/events';
+/** Request paths of long-lived subscription streams, which admission control leaves to `subscribersMax`. */
+export const subscriptionStreamPathPattern = /^\/v1\/subscriptions\/[^/]+\/events$/;
 /** Default most subscriptions open at once (each holds a connection and at most one page of events). */
 export const defaultSubscribersMax = 1_000;
 
@@ -19,8 +23,9 @@ export interface SubscriptionRoutesOptions {
 }
 
 /**
- * Registers `GET /v1/subscriptions` (alias `GET /subscriptions`): a catch-up subscription on the log as Server-Sent
- * Events (docs/reference/http.md). The request is validated before the stream starts, so a bad one gets a
+ * Registers `GET /v1/subscriptions` (alias `GET /subscriptions`) and `GET /v1/subscriptions/{name}/events` (a named
+ * subscription from its stored checkpoint), which share the `subscribersMax` bound: a catch-up subscription on the
+ * log as Server-Sent Events (docs/reference/http.md). The request is validated before the stream starts, so a bad one gets a
  * problem+json answer; a client resumes with `Last-Event-ID`, which every event and checkpoint carries. The socket's
  * backpressure is honoured: when the client reads slowly, the subscription waits for `drain` before reading further
  * from the log, so the server never buffers more than one page per subscriber. Closing the server ends every stream.
@@ -30,53 +35,83 @@ export function registerSubscriptionRoutes(
   engine: MeteringEngine,
   options: SubscriptionRoutesOptions,
 ): void {
-  const open = new Set<AbortController>();
+  const openControllers = new Set<AbortController>();
   app.addHook('preClose', async () => {
-    for (const controller of open) controller.abort();
+    for (const controller of openControllers) controller.abort();
   });
+  const admit = async (
+    reply: FastifyReply,
+    request: FastifyRequest,
+    open: (signal: AbortSignal) => Promise<AsyncIterable<SubscriptionMessage>>,
+  ): Promise<void> => {
+    if (openControllers.size >= options.subscribersMax) {
+      throw new AevonError('AEV_OVERLOADED', {
+        queued: openControllers.size,
+        max: options.subscribersMax,
+        retryAfterMs: overloadRetryAfterMs,
+      });
+    }
+    const controller = new AbortController();
+    openControllers.add(controller);
+    try {
+      await serveSubscription(request, reply, controller, open);
+    } finally {
+      openControllers.delete(controller);
+      controller.abort();
+    }
+  };
   for (const url of subscriptionPaths) {
     // No HEAD: it would open a stream that never sends a body.
     app.get<{ Querystring: Record<string, unknown> }>(
       url,
       { exposeHeadRoute: false },
       async (request, reply) => {
-        if (open.size >= options.subscribersMax) {
-          throw new AevonError('AEV_OVERLOADED', {
-            queued: open.size,
-            max: options.subscribersMax,
-            retryAfterMs: overloadRetryAfterMs,
-          });
-        }
-        const controller = new AbortController();
-        open.add(controller);
-        try {
-          await serveSubscription(engine, request, reply, controller);
-        } finally {
-          open.delete(controller);
-          controller.abort();
-        }
+        const lastEventId = lastEventIdOf(request);
+        const query = request.query;
+        await admit(reply, request, (signal) =>
+          engine.openSubscription(
+            {
+              from: lastEventId ?? query['from'],
+              streams: query['stream'],
+              types: query['type'],
+              principals: query['principal'],
+            },
+            signal,
+          ),
+        );
       },
     );
   }
+  // A named subscription from its stored checkpoint; Last-Event-ID, when given, wins (the client saw further).
+  app.get<{ Params: { name: string } }>(
+    namedSubscriptionEventsPath,
+    { exposeHeadRoute: false },
+    async (request, reply) => {
+      const lastEventId = lastEventIdOf(request);
+      await admit(reply, request, async (signal) => {
+        const handle = await engine.namedSubscriptions.open(
+          request.params.name,
+          lastEventId === undefined ? {} : { after: lastEventId },
+          signal,
+        );
+        return handle.messages;
+      });
+    },
+  );
+}
+
+function lastEventIdOf(request: FastifyRequest): string | undefined {
+  const lastEventId = request.headers['last-event-id'];
+  return typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined;
 }
 
 async function serveSubscription(
-  engine: MeteringEngine,
-  request: FastifyRequest<{ Querystring: Record<string, unknown> }>,
+  request: FastifyRequest,
   reply: FastifyReply,
   controller: AbortController,
+  open: (signal: AbortSignal) => Promise<AsyncIterable<SubscriptionMessage>>,
 ): Promise<void> {
-  const lastEventId = request.headers['last-event-id'];
-  const query = request.query;
-  const messages = await engine.openSubscription(
-    {
-      from: typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : query['from'],
-      streams: query['stream'],
-      types: query['type'],
-      principals: query['principal'],
-    },
-    controller.signal,
-  );
+  const messages = await open(controller.signal);
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
