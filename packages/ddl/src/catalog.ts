@@ -233,7 +233,7 @@ function alterAggregate(catalog: Catalog, statement: AlterAggregateStatement): A
         );
       }
       columns.push(column);
-      impact = 'rebuild';
+      impact = raise(impact, 'rebuild');
     } else {
       const index = columns.findIndex((c) => c.name === action.column);
       const column = columns[index];
@@ -251,14 +251,18 @@ function alterAggregate(catalog: Catalog, statement: AlterAggregateStatement): A
           if (users.length > 0)
             throw ddlError(`cannot drop column "${column.name}": ${users.join(', ')}`, at);
           columns.splice(index, 1);
-          impact = 'rebuild';
+          impact = raise(impact, 'rebuild');
           break;
         case 'set_type': {
           if (column.primaryKey === true) {
             throw ddlError(`cannot change the type of the primary key column "${column.name}"`, at);
           }
           columns[index] = { ...column, type: action.type };
-          impact = 'rebuild';
+          // A field linked without a type of its own takes the column's type: its events change shape too.
+          impact = raise(
+            impact,
+            typelessFieldLinks(catalog, aggregate.name, column.name) ? 'upcaster' : 'rebuild',
+          );
           break;
         }
         case 'set_default':
@@ -272,7 +276,7 @@ function alterAggregate(catalog: Catalog, statement: AlterAggregateStatement): A
         }
         case 'set_not_null':
           columns[index] = { ...column, notNull: true };
-          impact = 'rebuild';
+          impact = raise(impact, 'rebuild');
           break;
         case 'drop_not_null': {
           if (column.primaryKey === true)
@@ -290,6 +294,27 @@ function alterAggregate(catalog: Catalog, statement: AlterAggregateStatement): A
     catalog = next;
   }
   return { catalog, impact, warnings: [] };
+}
+
+/** The stronger of two impacts of actions in one ALTER: compatible < rebuild < upcaster. */
+function raise(current: ChangeImpact, next: ChangeImpact): ChangeImpact {
+  const order: readonly ChangeImpact[] = ['compatible', 'rebuild', 'upcaster'];
+  return order.indexOf(next) > order.indexOf(current) ? next : current;
+}
+
+function typelessFieldLinks(catalog: Catalog, aggregate: string, column: string): boolean {
+  for (const eventType of catalog.eventTypes.values()) {
+    for (const field of eventType.fields) {
+      if (
+        field.type === undefined &&
+        field.link?.aggregate === aggregate &&
+        field.link.column === column
+      ) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 function alterEventType(catalog: Catalog, statement: AlterEventTypeStatement): Applied {
@@ -316,7 +341,7 @@ function alterEventType(catalog: Catalog, statement: AlterEventTypeStatement): A
         );
       }
       fields.push(field);
-      if (field.notNull === true && field.default === undefined) impact = 'upcaster';
+      if (field.notNull === true && field.default === undefined) impact = raise(impact, 'upcaster');
     } else {
       const index = fields.findIndex((f) => f.name === action.field);
       const field = fields[index];
@@ -336,7 +361,7 @@ function alterEventType(catalog: Catalog, statement: AlterEventTypeStatement): A
         }
         case 'set_type':
           fields[index] = { ...field, type: action.type };
-          impact = 'upcaster';
+          impact = raise(impact, 'upcaster');
           break;
         case 'set_default':
           fields[index] = { ...field, default: action.default };
@@ -349,7 +374,7 @@ function alterEventType(catalog: Catalog, statement: AlterEventTypeStatement): A
         }
         case 'set_not_null':
           fields[index] = { ...field, notNull: true };
-          if (field.notNull !== true) impact = 'upcaster';
+          if (field.notNull !== true) impact = raise(impact, 'upcaster');
           break;
         case 'drop_not_null': {
           const { notNull: _removed, ...rest } = field;
@@ -555,6 +580,9 @@ function validateEventType(
         );
         if (problem !== undefined) throw ddlError(`field "${field.name}": ${problem}`, at);
       }
+    } else if (field.type !== undefined && field.default !== undefined) {
+      const problem = defaultProblem(field.type, field.default, field.notNull === true);
+      if (problem !== undefined) throw ddlError(`field "${field.name}": ${problem}`, at);
     }
   }
   for (const field of eventType.fields) {

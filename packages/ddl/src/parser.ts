@@ -1,5 +1,6 @@
 import { ddlError } from './ddl-error.js';
-import { checkStatement } from './check-statement.js';
+import { checkStatement, checkType, pathPlaceholders } from './check-statement.js';
+import { defaultProblem } from './data-type.js';
 import type { Punct, Token } from './lexer.js';
 import { describeToken, tokenize } from './lexer.js';
 import type {
@@ -311,9 +312,9 @@ class Parser {
     const name = this.name(`${context} name`);
     const first = this.peek();
     let type: DataType | undefined;
-    if (!(first.kind === 'word' && !first.quoted && constraintWords.has(first.value))) {
-      type = this.dataType();
-    }
+    if (first.kind !== 'word' || first.quoted)
+      return this.fail(`a type for ${context} "${name}"`, first);
+    if (!constraintWords.has(first.value)) type = this.dataType();
     const seen = new Set<string>();
     let primaryKey = false;
     let notNull = false;
@@ -372,9 +373,14 @@ class Parser {
         case 'unique':
           unique = true;
           break;
-        case 'default':
+        case 'default': {
           defaultValue = this.defaultValue();
+          const notNullHere = notNull || primaryKey;
+          const problem =
+            type === undefined ? undefined : defaultProblem(type, defaultValue, notNullHere);
+          if (problem !== undefined) throw ddlError(`${context} "${name}": ${problem}`, token.at);
           break;
+        }
         default:
           ref = { kind: constraint as LinkKind, ...this.columnRef() };
       }
@@ -438,6 +444,7 @@ class Parser {
         const value = this.peek();
         if (value.kind === 'string' || (value.kind === 'word' && value.quoted)) {
           this.index++;
+          pathPlaceholders(value.value, value.at);
           path = value.value;
         } else {
           return this.fail(`a quoted path such as '/accounts/{id}'`, value);
@@ -451,7 +458,12 @@ class Parser {
           if (this.acceptPunct(')')) break;
           this.expectPunct(',', '"," or ")"');
           if (this.acceptPunct(')')) break;
-          eventTypes.push(this.name('event type name'));
+          const next = this.peek();
+          const eventType = this.name('event type name');
+          if (eventTypes.includes(eventType)) {
+            throw ddlError(`stream "${name}" lists event type "${eventType}" twice`, next.at);
+          }
+          eventTypes.push(eventType);
         }
       } else {
         return this.fail('PATH or EVENT_TYPES', token);
@@ -479,6 +491,12 @@ class Parser {
       name = typeAliases.get(word);
     }
     if (name === undefined) return this.fail('a type', token);
+    const type = this.typeModifiers(name);
+    checkType(type, token.at);
+    return type;
+  }
+
+  private typeModifiers(name: TypeName): DataType {
     const type: { -readonly [K in keyof DataType]: DataType[K] } = { name };
     if (name === 'varchar' || name === 'char') {
       if (this.acceptPunct('(')) {
