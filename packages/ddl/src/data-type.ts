@@ -55,16 +55,10 @@ export function isSerial(type: DataType): boolean {
 
 /** The type a value of this column has when stored or referenced: a serial is its integer type, without default. */
 export function storageType(type: DataType): DataType {
-  switch (type.name) {
-    case 'smallserial':
-      return { name: 'smallint' };
-    case 'serial':
-      return { name: 'integer' };
-    case 'bigserial':
-      return { name: 'bigint' };
-    default:
-      return type;
-  }
+  if (type.name === 'smallserial') return { name: 'smallint' };
+  if (type.name === 'serial') return { name: 'integer' };
+  if (type.name === 'bigserial') return { name: 'bigint' };
+  return type;
 }
 
 /**
@@ -79,21 +73,18 @@ export function assignable(from: DataType, to: DataType): boolean {
   if (b.name === 'text' && (a.name === 'varchar' || a.name === 'char' || a.name === 'text'))
     return true;
   if (a.name !== b.name) return false;
-  switch (a.name) {
-    case 'varchar':
-    case 'char': {
-      const lengthA = a.length ?? (a.name === 'char' ? 1 : Infinity);
-      const lengthB = b.length ?? (b.name === 'char' ? 1 : Infinity);
-      return a.name === 'char' ? lengthA === lengthB : lengthA <= lengthB;
-    }
-    case 'numeric':
-      return (
-        b.precision === undefined ||
-        (a.precision === b.precision && (a.scale ?? 0) === (b.scale ?? 0))
-      );
-    default:
-      return true;
+  if (a.name === 'varchar' || a.name === 'char') {
+    const lengthA = a.length ?? (a.name === 'char' ? 1 : Infinity);
+    const lengthB = b.length ?? (b.name === 'char' ? 1 : Infinity);
+    return a.name === 'char' ? lengthA === lengthB : lengthA <= lengthB;
   }
+  if (a.name === 'numeric') {
+    return (
+      b.precision === undefined ||
+      (a.precision === b.precision && (a.scale ?? 0) === (b.scale ?? 0))
+    );
+  }
+  return true;
 }
 
 const integerRanges: Readonly<Record<string, readonly [bigint, bigint]>> = {
@@ -149,8 +140,7 @@ function literalProblem(type: DataType, literal: Literal, notNull: boolean): str
       if (type.precision === undefined) return undefined;
       const scale = type.scale ?? 0;
       // PostgreSQL rounds to `scale` fraction digits, then needs at most precision - scale integer digits.
-      const integerDigits = significantIntegerDigits(literal.text);
-      return integerDigits > type.precision - scale
+      return magnitude(literal.text) > type.precision - scale
         ? bad(
             `a numeric(${type.precision},${scale}) holds values below 10^${type.precision - scale}`,
           )
@@ -189,8 +179,10 @@ function literalProblem(type: DataType, literal: Literal, notNull: boolean): str
       return literal.kind === 'string' && isJson(literal.value)
         ? undefined
         : bad('expected a JSON string');
-    default:
-      return bad('no literal fits this type');
+    case 'smallserial':
+    case 'serial':
+    case 'bigserial':
+      return bad('a serial takes no DEFAULT');
   }
 }
 
@@ -207,15 +199,16 @@ export function showLiteral(literal: Literal): string {
   }
 }
 
-/** Digits before the point, after rounding nothing away and dropping leading zeros; exponents count. */
-function significantIntegerDigits(text: string): number {
+/**
+ * The decimal magnitude of a number: how many digits it has before the point, counted from its first non-zero digit
+ * (negative for values below 0.1: 0.05 → -1), and -Infinity for zero. A numeric(p,s) holds magnitudes up to p - s.
+ */
+function magnitude(text: string): number {
   const [mantissa = '', exponentText] = text.replace(/^-/, '').split('e');
   const exponent = exponentText === undefined ? 0 : Number(exponentText);
   const [whole = '', fraction = ''] = mantissa.split('.');
-  const digits = (whole + fraction).replace(/^0+/, '');
-  if (digits === '') return 0;
-  const leadingZeros = (whole + fraction).length - digits.length;
-  return Math.max(0, whole.length - leadingZeros + exponent);
+  const first = (whole + fraction).search(/[1-9]/);
+  return first === -1 ? -Infinity : whole.length - first + exponent;
 }
 
 function isDate(text: string): boolean {

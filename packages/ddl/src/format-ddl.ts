@@ -135,7 +135,10 @@ function memberChange(
       return `${head} SET NOT NULL`;
     case 'drop_not_null':
       return `${head} DROP NOT NULL`;
-    default:
+    case 'add_column':
+    case 'drop_column':
+    case 'add_field':
+    case 'drop_field':
       return head;
   }
 }
@@ -146,7 +149,11 @@ function formatAggregateAction(action: AggregateAlteration): string {
       return `ADD COLUMN ${formatColumn(action.column)}`;
     case 'drop_column':
       return `DROP COLUMN ${quoteName(action.column)}`;
-    default:
+    case 'set_type':
+    case 'set_default':
+    case 'drop_default':
+    case 'set_not_null':
+    case 'drop_not_null':
       return memberChange(action, action.column, 'COLUMN');
   }
 }
@@ -157,7 +164,11 @@ function formatEventTypeAction(action: EventTypeAlteration): string {
       return `ADD FIELD ${formatField(action.field)}`;
     case 'drop_field':
       return `DROP FIELD ${quoteName(action.field)}`;
-    default:
+    case 'set_type':
+    case 'set_default':
+    case 'drop_default':
+    case 'set_not_null':
+    case 'drop_not_null':
       return memberChange(action, action.field, 'FIELD');
   }
 }

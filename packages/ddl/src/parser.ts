@@ -195,7 +195,7 @@ class Parser {
     const at = token.at;
     if (this.acceptWord('add')) {
       this.acceptWord('column');
-      return { action: 'add_column', column: this.item('column') as ColumnDefinition, at };
+      return { action: 'add_column', column: this.item('column'), at };
     }
     if (this.acceptWord('drop')) {
       this.acceptWord('column');
@@ -219,7 +219,7 @@ class Parser {
     const at = token.at;
     if (this.acceptWord('add')) {
       this.acceptWord('field');
-      return { action: 'add_field', field: this.item('field') as FieldDefinition, at };
+      return { action: 'add_field', field: this.item('field'), at };
     }
     if (this.acceptWord('drop')) {
       this.acceptWord('field');

@@ -108,7 +108,7 @@ describe('parseDdl: good input', () => {
       h timestamptz DEFAULT current_timestamp, i timestamp DEFAULT '2024-01-31 12:00:00',
       j jsonb NOT NULL DEFAULT '{"a": [1]}', k text[] DEFAULT '{}', l date DEFAULT '2024-02-29'
     )`);
-    const defaults = (aggregate as { columns: { default?: unknown }[] }).columns.map(
+    const defaults = (aggregate as unknown as { columns: { default?: unknown }[] }).columns.map(
       (c) => c.default,
     );
     expect(defaults).toEqual([
