@@ -254,6 +254,24 @@ const badSchemas: readonly (readonly [string, number, number, string])[] = [
     25,
     'field "note": DEFAULT 1 does not fit type text: expected a string',
   ],
+  [
+    'CREATE EVENT_TYPE t (id references account(id), name updates account(name));\nALTER EVENT_TYPE t DROP FIELD id',
+    2,
+    20,
+    'field "name" updates aggregate "account", but no field of event type "t" creates or references its primary key',
+  ],
+  [
+    'ALTER EVENT_TYPE renamed ALTER FIELD name TYPE integer',
+    1,
+    26,
+    'field "name" is integer but updates account(name) of type varchar(40)',
+  ],
+  [
+    'CREATE EVENT_TYPE t (id references account(id), nm varchar(40) updates account(name));\nALTER AGGREGATE account ALTER COLUMN name TYPE varchar(10)',
+    2,
+    25,
+    'field "nm" is varchar(40) but updates account(name) of type varchar(10)',
+  ],
 ];
 
 describe('checkDefinitions', () => {
