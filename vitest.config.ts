@@ -11,7 +11,7 @@ export default defineConfig({
     alias: [
       { find: /^@aevon\/core\/testing$/, replacement: src('core', 'testing/index.ts') },
       {
-        find: /^@aevon\/(core|sqlite|postgres|conformance|engine|server|cli)$/,
+        find: /^@aevon\/(core|ddl|sqlite|postgres|conformance|engine|server|cli)$/,
         replacement: src('$1'),
       },
     ],

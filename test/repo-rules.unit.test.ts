@@ -10,6 +10,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** The @aevon packages each package may depend on (runtime dependencies). */
 const allowed: Record<string, readonly string[]> = {
   '@aevon/core': [],
+  // The data definition language: parser, model and checks; pure, like core.
+  '@aevon/ddl': ['@aevon/core'],
   '@aevon/sqlite': ['@aevon/core'],
   '@aevon/postgres': ['@aevon/core'],
   '@aevon/conformance': ['@aevon/core'],

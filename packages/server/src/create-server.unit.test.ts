@@ -42,6 +42,7 @@ const sampleDetails: { [C in ErrorCode]: ErrorDetailsByCode[C] } = {
   AEV_INTERNAL: { requestId: 'x' },
   AEV_UNAUTHENTICATED: { reason: 'no Authorization header' },
   AEV_FORBIDDEN: { keyId: '0123456789abcdef', scope: 'events:write' },
+  AEV_DDL_INVALID: { reason: 'expected a type, found "strng"', line: 3, column: 8 },
 };
 
 const stateResponse: StateResponse = {

@@ -53,6 +53,10 @@ function messageFor<Code extends ErrorCode>(code: Code, details: ErrorDetailsByC
   switch (code) {
     case 'AEV_REQUEST_INVALID':
       return d['field'] === undefined ? t('reason') : `${t('field')}: ${t('reason')}`;
+    case 'AEV_DDL_INVALID':
+      return d['line'] === undefined
+        ? t('reason')
+        : `line ${t('line')}, column ${t('column')}: ${t('reason')}`;
     case 'AEV_STREAM_NOT_FOUND':
       return `stream ${JSON.stringify(d['stream'])} does not exist`;
     case 'AEV_STREAM_VERSION_MISMATCH':

@@ -20,6 +20,7 @@ export const errorCodes = [
   'AEV_INTERNAL',
   'AEV_UNAUTHENTICATED',
   'AEV_FORBIDDEN',
+  'AEV_DDL_INVALID',
 ] as const;
 
 /** A stable string code carried by every {@link AevonError}. */
@@ -32,6 +33,11 @@ export type ErrorCode = (typeof errorCodes)[number];
 export interface ErrorDetailsByCode {
   /** Input that breaks a rule of the API; `field` names the offending input where there is one. */
   AEV_REQUEST_INVALID: { reason: string; field?: string };
+  /**
+   * Data definition language text (or a definition built in TypeScript) that does not parse or does not check.
+   * `line` and `column` (1-based) point at the offending token when the definition came from text.
+   */
+  AEV_DDL_INVALID: { reason: string; line?: number; column?: number };
   AEV_STREAM_NOT_FOUND: { stream: string };
   /** `actual` is the stream's last revision, or null when the stream does not exist. */
   AEV_STREAM_VERSION_MISMATCH: { stream: string; expected: string; actual: string | null };

@@ -30,6 +30,7 @@ export const problemTitleByCode = {
   AEV_INTERNAL: 'Internal error',
   AEV_UNAUTHENTICATED: 'Unauthenticated',
   AEV_FORBIDDEN: 'Forbidden',
+  AEV_DDL_INVALID: 'Invalid definition',
 } as const satisfies Record<ErrorCode, string>;
 
 /**

@@ -7,6 +7,7 @@ import type { ErrorCode } from '@aevon/core';
  */
 export const httpStatusByCode = {
   AEV_REQUEST_INVALID: 400,
+  AEV_DDL_INVALID: 400,
   AEV_SCHEMA_VALIDATION_FAILED: 400,
   AEV_RULE_UNKNOWN: 400,
   AEV_READ_LIMIT_TOO_LARGE: 400,

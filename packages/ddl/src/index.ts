@@ -1,0 +1,69 @@
+export type {
+  AggregateAlteration,
+  AggregateDefinition,
+  AlterAggregateStatement,
+  AlterEventTypeStatement,
+  AlterStatement,
+  AlterStreamStatement,
+  ColumnDefinition,
+  ColumnRef,
+  DataType,
+  DefaultFunction,
+  DefaultValue,
+  Definition,
+  DefinitionKind,
+  DropStatement,
+  EventTypeAlteration,
+  EventTypeDefinition,
+  FieldDefinition,
+  FieldLink,
+  LinkKind,
+  Literal,
+  SourcePosition,
+  Statement,
+  StreamAlteration,
+  StreamDefinition,
+  TypeName,
+} from './model.js';
+export { defaultFunctions, typeNames } from './model.js';
+export { parseDataType, parseDdl, statementsMax } from './parser.js';
+export { identifierLengthMax } from './lexer.js';
+export {
+  checkStatement,
+  membersMax,
+  pathPlaceholders,
+  streamEventTypesMax,
+} from './check-statement.js';
+export type { Catalog, CatalogChange, ChangeImpact, CheckResult, DdlWarning } from './catalog.js';
+export {
+  applyStatement,
+  checkDefinitions,
+  columnType,
+  emptyCatalog,
+  fieldType,
+} from './catalog.js';
+export {
+  assignable,
+  characterLengthMax,
+  formatDataType,
+  numericPrecisionMax,
+  storageType,
+  timestampPrecisionMax,
+} from './data-type.js';
+export {
+  formatColumn,
+  formatDdl,
+  formatDefault,
+  formatField,
+  formatStatement,
+  quoteName,
+} from './format-ddl.js';
+export type {
+  ColumnInput,
+  ColumnRefInput,
+  DataTypeInput,
+  DefaultInput,
+  FieldInput,
+} from './define.js';
+export { defineAggregate, defineEventType, defineStream } from './define.js';
+export { ddlError, formatDdlError } from './ddl-error.js';
