@@ -45,6 +45,8 @@ const scopeByRoute: ReadonlyMap<string, ApiKeyScope> = new Map([
   ['HEAD /v1/aggregates/:principal_id', 'state:read'],
   ['GET /v1/subscriptions', 'state:read'],
   ['GET /subscriptions', 'state:read'],
+  ['GET /v1/subscriptions/ws', 'state:read'],
+  ['GET /subscriptions/ws', 'state:read'],
 ]);
 
 /** The SHA-256 of an API key secret, lower-case hex: the form an {@link ApiKeyStore} holds. */
