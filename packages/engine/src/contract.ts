@@ -1,6 +1,12 @@
 // The contract between the metering engine (@aevon/engine) and its callers (server, cli). Written first so that both
 // sides can be built at once; the engine's index.ts re-exports these types.
-import type { Clock, EventStore, MeteringStore, SubscriptionMessage } from '@aevon/core';
+import type {
+  Clock,
+  CommitSignal,
+  EventStore,
+  MeteringStore,
+  SubscriptionMessage,
+} from '@aevon/core';
 import type { SubscriptionRequest } from './subscriptions.js';
 
 /** The aggregation operators of a rule. */
@@ -121,8 +127,14 @@ export interface MeteringEngineOptions {
    * period (SIGTERM then SIGKILL). Default: {@link shutdownSweepMsDefault}.
    */
   readonly shutdownSweepMs?: number;
-  /** How often a live subscription re-reads the log without an in-process wake-up. Default: 250 ms. */
+  /** How often a live subscription re-reads the log without a wake-up. Default: 250 ms. */
   readonly subscriptionPollMs?: number;
+  /**
+   * Signals that wake live subscriptions besides the store's own commits, such as `@aevon/postgres`'s append
+   * listener (LISTEN/NOTIFY), which announces appends of other processes. Hints only: every read still goes through
+   * the ordered log, and the poll stays. The engine does not close them. Default: none.
+   */
+  readonly subscriptionWakeSources?: readonly CommitSignal[];
 }
 
 /** 10 s: well inside the 30 s grace period most supervisors give between SIGTERM and SIGKILL. */

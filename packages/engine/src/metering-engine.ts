@@ -57,6 +57,7 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
   const waiter = createAppendWaiter(
     store.commits,
     options.subscriptionPollMs ?? subscriptionPollMsDefault,
+    options.subscriptionWakeSources,
   );
 
   const sweepReport = (deadline?: SweepOptions['deadline']): Promise<SweepReport> => {

@@ -18,3 +18,10 @@ export {
   postgresApiKeyMigrations,
 } from './api-keys/postgres-api-key-store.js';
 export { connectTimeoutMsDefault, poolMaxDefault, poolWaitersMaxDefault } from './bounded-pool.js';
+export type { PostgresAppendListener, PostgresAppendListenerOptions } from './append-listener.js';
+export {
+  createPostgresAppendListener,
+  listenApplicationName,
+  listenReconnectDelayMsMax,
+  listenReconnectDelayMsMin,
+} from './append-listener.js';
