@@ -6,15 +6,26 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EventStore } from '@aevon/core';
-import { createEventStore, createManualClock, createSeededRandom } from '@aevon/core';
+import type { ApiKeyScope, EventStore } from '@aevon/core';
+import {
+  createEventStore,
+  createManualClock,
+  createSeededRandom,
+  formatApiKey,
+  formatTimestamp,
+} from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
 import { createMeteringEngine } from '@aevon/engine';
-import { createSqliteMeteringStore, createSqliteStorage } from '@aevon/sqlite';
+import {
+  createSqliteApiKeyStore,
+  createSqliteMeteringStore,
+  createSqliteStorage,
+} from '@aevon/sqlite';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createServer } from './create-server.js';
+import { hashApiKeySecret } from './http/api-key-auth.js';
 
 interface Running {
   readonly app: FastifyInstance;
@@ -23,6 +34,8 @@ interface Running {
   readonly wsUrl: string;
   /** Events the subscriptions have read from the log so far. */
   pulled(): number;
+  /** Creates an API key with `scopes` (authentication is on once one exists) and returns it as sent. */
+  createKey(...scopes: ApiKeyScope[]): Promise<string>;
 }
 
 let dir: string;
@@ -59,9 +72,30 @@ async function start(): Promise<Running> {
     cronIntervalMs: 60_000,
     subscriptionPollMs: 20,
   });
-  const app = createServer({ engine, webSocketBufferedBytesMax: bufferedBytesMax });
+  const keys = createSqliteApiKeyStore(storage);
+  const app = createServer({
+    engine,
+    webSocketBufferedBytesMax: bufferedBytesMax,
+    apiKeys: { store: keys, clock },
+  });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  running = { app, engine, url, wsUrl: url.replace(/^http/, 'ws'), pulled: () => pulled };
+  let keyCount = 0;
+  const createKey = async (...scopes: ApiKeyScope[]): Promise<string> => {
+    keyCount += 1;
+    const id = keyCount.toString(16).padStart(16, '0');
+    const secret = `${keyCount}`.padEnd(43, 'S');
+    await keys.create({
+      id,
+      name: `test ${keyCount}`,
+      scopes,
+      secretHash: hashApiKeySecret(secret),
+      createdAt: formatTimestamp(clock.nowMs()),
+      revokedAt: null,
+    });
+    return formatApiKey({ id, secret });
+  };
+  const wsUrl = url.replace(/^http/, 'ws');
+  running = { app, engine, url, wsUrl, pulled: () => pulled, createKey };
   return running;
 }
 
@@ -117,8 +151,8 @@ interface Client {
   waitFor(until: (messages: readonly Message[]) => boolean): Promise<void>;
 }
 
-async function connect(url: string): Promise<Client> {
-  const socket = new WebSocket(url);
+async function connect(url: string, headers: Record<string, string> = {}): Promise<Client> {
+  const socket = new WebSocket(url, { headers });
   const messages: Message[] = [];
   const waiters: Array<() => void> = [];
   socket.on('message', (data: Buffer, isBinary: boolean) => {
@@ -150,10 +184,12 @@ function refusal(url: string, headers: Record<string, string> = {}) {
       const socket = new WebSocket(url, { headers });
       socket.once('open', () => reject(new Error('the upgrade was accepted')));
       socket.once('error', () => undefined);
-      socket.once('unexpected-response', (_request, response) => {
+      socket.once('unexpected-response', (request, response) => {
         let text = '';
         response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
         response.on('end', () => {
+          // Handling 'unexpected-response' makes the client responsible for its socket.
+          request.destroy();
           resolve({
             status: response.statusCode ?? 0,
             body: JSON.parse(text) as Record<string, unknown>,
@@ -277,6 +313,26 @@ describe('GET /v1/subscriptions/ws (WebSocket)', () => {
     expect(answer.status).toBe(400);
     expect(answer.type).toBe('application/problem+json; charset=utf-8');
     expect(answer.body).toMatchObject({ code: 'AEV_REQUEST_INVALID', details: { field } });
+  });
+
+  it('needs a key with the state:read scope when API keys are on, checked before the upgrade', async () => {
+    const server = await start();
+    const writer = await server.createKey('events:write');
+    const reader = await server.createKey('state:read');
+    const url = `${server.wsUrl}/v1/subscriptions/ws?from=start`;
+    console.log('A');
+    expect(await refusal(url)).toMatchObject({
+      status: 401,
+      body: { code: 'AEV_UNAUTHENTICATED' },
+    });
+    console.log('B');
+    const forbidden = await refusal(url, { authorization: `Bearer ${writer}` });
+    expect(forbidden).toMatchObject({ status: 403, body: { code: 'AEV_FORBIDDEN' } });
+    console.log('C');
+    const client = await connect(url, { authorization: `Bearer ${reader}` });
+    console.log('D');
+    await client.waitFor(isLive);
+    client.socket.close();
   });
 
   it('answers a plain GET without an upgrade with a 400 problem', async () => {

@@ -57,6 +57,13 @@ export function registerWebSocketSubscriptionRoutes(
   options: WebSocketSubscriptionOptions,
 ): void {
   const pending = new WeakMap<FastifyRequest, Pending>();
+  // An upgrade request answered with a plain HTTP response (a 4xx from a hook, or any other route) leaves a socket
+  // that Node's HTTP server no longer reads or times out: close it once the answer is sent. The plugin does this
+  // only for requests that reached its own onRequest hook, which a refusal by an earlier hook (API keys,
+  // admission) skips. A request that was upgraded is hijacked and never gets here.
+  app.addHook('onResponse', async (request) => {
+    if (request.raw.headers.upgrade !== undefined) request.raw.socket.destroy();
+  });
   void app.register(fastifyWebsocket, { options: { maxPayload: clientMessageBytesMax } });
   // A child context, so that the route is declared after the plugin's onRoute hook exists.
   void app.register(async (scope) => {
