@@ -320,17 +320,13 @@ describe('GET /v1/subscriptions/ws (WebSocket)', () => {
     const writer = await server.createKey('events:write');
     const reader = await server.createKey('state:read');
     const url = `${server.wsUrl}/v1/subscriptions/ws?from=start`;
-    console.log('A');
     expect(await refusal(url)).toMatchObject({
       status: 401,
       body: { code: 'AEV_UNAUTHENTICATED' },
     });
-    console.log('B');
     const forbidden = await refusal(url, { authorization: `Bearer ${writer}` });
     expect(forbidden).toMatchObject({ status: 403, body: { code: 'AEV_FORBIDDEN' } });
-    console.log('C');
     const client = await connect(url, { authorization: `Bearer ${reader}` });
-    console.log('D');
     await client.waitFor(isLive);
     client.socket.close();
   });
