@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { ApiKeyStore, NamedSubscriptionStore, Storage } from '@aevon/core';
+import type { ApiKeyStore, CommitSignal, NamedSubscriptionStore, Storage } from '@aevon/core';
 import { AevonError } from '@aevon/core';
 import type { MeteringEngineOptions } from '@aevon/engine';
 import type { DatabaseConfig } from './config/config.js';
@@ -19,6 +19,11 @@ export interface OpenedStorage {
   readonly apiKeys: ApiKeyStore;
   /** Named subscriptions and their checkpoints (`/v1/subscriptions/{name}`). */
   readonly namedSubscriptions: NamedSubscriptionStore;
+  /**
+   * With `listen` on PostgreSQL: the signal that moves on every append committed by any process (LISTEN/NOTIFY), to
+   * wake live subscriptions. Closing `storage` closes it. Absent on SQLite, which has one writing process.
+   */
+  readonly appendWakeups?: CommitSignal;
 }
 
 /** What {@link openStorage} does to the schema. */
@@ -28,6 +33,13 @@ export interface OpenStorageOptions {
    * `aevon migrate` sets it. SQLite is always migrated on open: it is embedded and has one writer.
    */
   readonly migrate?: boolean;
+  /**
+   * Open a LISTEN connection for {@link OpenedStorage.appendWakeups} (PostgreSQL only; `aevon serve` sets it).
+   * Default: false.
+   */
+  readonly listen?: boolean;
+  /** Told each time the LISTEN connection fails; it reconnects on its own. Default: ignore. */
+  readonly onListenError?: (error: unknown) => void;
 }
 
 /**
@@ -44,7 +56,7 @@ export async function openStorage(
   const { dsn } = database;
   if (dsn.startsWith('sqlite:')) return openSqlite(database);
   const { isPostgresDsn } = await import('@aevon/postgres');
-  if (isPostgresDsn(dsn)) return openPostgres(database, options.migrate ?? false);
+  if (isPostgresDsn(dsn)) return openPostgres(database, options);
   throw new AevonError('AEV_CONFIG_INVALID', {
     reason: `database.dsn: unsupported scheme in ${JSON.stringify(redactDsn(dsn))}; use sqlite:PATH or postgres://...`,
     source: database.source,
@@ -73,11 +85,14 @@ async function openSqlite(database: DatabaseConfig): Promise<OpenedStorage> {
   }
 }
 
-async function openPostgres(database: DatabaseConfig, migrate: boolean): Promise<OpenedStorage> {
+async function openPostgres(
+  database: DatabaseConfig,
+  options: OpenStorageOptions,
+): Promise<OpenedStorage> {
   const postgres = await import('@aevon/postgres');
   const storage = await postgres.createPostgresStorage({
     connectionString: database.dsn,
-    migrate,
+    migrate: options.migrate ?? false,
     poolMax: database.poolMax,
     poolWaitersMax: database.poolWaitersMax,
     connectTimeoutMs: database.connectTimeoutMs,
@@ -87,7 +102,28 @@ async function openPostgres(database: DatabaseConfig, migrate: boolean): Promise
     const apiKeys = await postgres.createPostgresApiKeyStore(storage);
     const namedSubscriptions = await postgres.createPostgresNamedSubscriptionStore(storage);
     const location = redactDsn(database.dsn);
-    return { engine: 'postgres', location, storage, metering, apiKeys, namedSubscriptions };
+    if (options.listen !== true) {
+      return { engine: 'postgres', location, storage, metering, apiKeys, namedSubscriptions };
+    }
+    const listener = postgres.createPostgresAppendListener({
+      connectionString: database.dsn,
+      schema: storage.schema,
+      connectTimeoutMs: database.connectTimeoutMs,
+      ...(options.onListenError === undefined ? {} : { onError: options.onListenError }),
+    });
+    const close = async (): Promise<void> => {
+      await listener.close();
+      await storage.close();
+    };
+    return {
+      engine: 'postgres',
+      location,
+      storage: { ...storage, close },
+      metering,
+      apiKeys,
+      namedSubscriptions,
+      appendWakeups: listener,
+    };
   } catch (error) {
     await storage.close();
     throw error;

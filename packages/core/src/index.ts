@@ -87,6 +87,7 @@ export {
   namedSubscriptionListMax,
   namedSubscriptionNameLengthMax,
   namedSubscriptionNamePattern,
+  namedSubscriptionReservedNames,
   parseNamedSubscriptionName,
 } from './subscription/named-subscription.js';
 export type {

@@ -2,6 +2,7 @@
 // sides can be built at once; the engine's index.ts re-exports these types.
 import type {
   Clock,
+  CommitSignal,
   EventStore,
   MeteringStore,
   NamedSubscriptionStore,
@@ -133,13 +134,19 @@ export interface MeteringEngineOptions {
    * period (SIGTERM then SIGKILL). Default: {@link shutdownSweepMsDefault}.
    */
   readonly shutdownSweepMs?: number;
-  /** How often a live subscription re-reads the log without an in-process wake-up. Default: 250 ms. */
+  /** How often a live subscription re-reads the log without a wake-up. Default: 250 ms. */
   readonly subscriptionPollMs?: number;
   /**
    * Where named subscriptions and their checkpoints live, on the same database as `store` (closed with the engine).
    * Default: an in-memory store, which forgets them on restart: the CLI always passes the database's.
    */
   readonly namedSubscriptions?: NamedSubscriptionStore;
+  /**
+   * Signals that wake live subscriptions besides the store's own commits, such as `@aevon/postgres`'s append
+   * listener (LISTEN/NOTIFY), which announces appends of other processes. Hints only: every read still goes through
+   * the ordered log, and the poll stays. The engine does not close them. Default: none.
+   */
+  readonly subscriptionWakeSources?: readonly CommitSignal[];
 }
 
 /** 10 s: well inside the 30 s grace period most supervisors give between SIGTERM and SIGKILL. */

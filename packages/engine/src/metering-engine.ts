@@ -65,6 +65,7 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
   const waiter = createAppendWaiter(
     store.commits,
     options.subscriptionPollMs ?? subscriptionPollMsDefault,
+    options.subscriptionWakeSources,
   );
   const namedSubscriptionStore =
     options.namedSubscriptions ?? createInMemoryNamedSubscriptionStore();

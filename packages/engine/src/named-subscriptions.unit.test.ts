@@ -113,6 +113,19 @@ describe('openNamedSubscription', () => {
   });
 });
 
+describe('named subscription names', () => {
+  it('refuses ws, which GET /v1/subscriptions/ws (the WebSocket stream) would shadow', async () => {
+    expect.assertions(2);
+    const context = createContext();
+    await createNamedSubscriptions(context)
+      .put('ws', {})
+      .catch((error: unknown) => {
+        expect(isAevonError(error, 'AEV_REQUEST_INVALID')).toBe(true);
+        expect((error as { details: { field: string } }).details.field).toBe('name');
+      });
+  });
+});
+
 describe('named subscription status', () => {
   it('counts the matching events after the checkpoint and the age of the first one', async () => {
     // Given: a, b at t0; a, b at t0 + 30 s; now is t0 + 100 s

@@ -39,25 +39,35 @@ export interface SubscriptionRequest {
 }
 
 /**
- * An {@link AppendWaiter} on an event store's commit signal: wakes at once on an append committed in this process,
- * else after `pollMs` (appends by other processes, and events still behind PostgreSQL's read watermark).
+ * An {@link AppendWaiter} on an event store's commit signal and any further wake sources: wakes at once on an append
+ * committed in this process, or when a wake source moves (on PostgreSQL, a NOTIFY from another process's append),
+ * else after `pollMs` (appends nobody announced, and events still behind PostgreSQL's read watermark). Wake sources
+ * are hints only: the subscription always reads the ordered log, and the poll stays as the safety net.
  */
-export function createAppendWaiter(commits: CommitSignal, pollMs: number): AppendWaiter {
+export function createAppendWaiter(
+  commits: CommitSignal,
+  pollMs: number,
+  wakeSources: readonly CommitSignal[] = [],
+): AppendWaiter {
+  const signals = [commits, ...wakeSources];
+  // One counter over every source: a wake-up between the subscription's read of the sequence and its wait still
+  // counts, whichever source it came from.
+  const sequence = (): number => signals.reduce((sum, signal) => sum + signal.sequence(), 0);
   return {
-    sequence: () => commits.sequence(),
+    sequence,
     waitBeyond: (seen, signal) =>
       new Promise<void>((resolve) => {
-        if (commits.sequence() > seen || signal.aborted) {
+        if (sequence() > seen || signal.aborted) {
           resolve();
           return;
         }
         const done = (): void => {
-          removeCommitListener();
+          for (const remove of removers) remove();
           clearTimeout(timer);
           signal.removeEventListener('abort', done);
           resolve();
         };
-        const removeCommitListener = commits.onCommit(done);
+        const removers = signals.map((source) => source.onCommit(done));
         const timer = startTimer(done, pollMs);
         signal.addEventListener('abort', done, { once: true });
       }),

@@ -23,3 +23,10 @@ export {
   createPostgresNamedSubscriptionStore,
   postgresNamedSubscriptionMigrations,
 } from './named-subscriptions/postgres-named-subscription-store.js';
+export type { PostgresAppendListener, PostgresAppendListenerOptions } from './append-listener.js';
+export {
+  createPostgresAppendListener,
+  listenApplicationName,
+  listenReconnectDelayMsMax,
+  listenReconnectDelayMsMin,
+} from './append-listener.js';

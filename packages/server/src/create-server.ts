@@ -27,6 +27,10 @@ import {
   subscriptionPaths,
   subscriptionStreamPathPattern,
 } from './routes/subscriptions.js';
+import {
+  defaultWebSocketBufferedBytesMax,
+  webSocketSubscriptionPaths,
+} from './routes/subscriptions-ws.js';
 
 /** Default body limit of a single-event request: 1 MiB. */
 export const defaultBodyLimitBytes = 1024 * 1024;
@@ -76,8 +80,16 @@ export interface ServerOptions {
   readonly requestsInFlightMax?: number;
   /** State queries answered at once; one more is 429 `AEV_OVERLOADED`. Default: {@link defaultStateQueriesInFlightMax}. */
   readonly stateQueriesInFlightMax?: number;
-  /** Subscriptions (`GET /v1/subscriptions`) open at once; one more is 429. Default: {@link defaultSubscribersMax}. */
+  /**
+   * Subscriptions (`GET /v1/subscriptions`, SSE and WebSocket together) open at once; one more is 429. Default:
+   * {@link defaultSubscribersMax}.
+   */
   readonly subscribersMax?: number;
+  /**
+   * Bytes a WebSocket subscriber's send buffer may hold before its subscription stops reading the log until the
+   * socket flushes. Default: {@link defaultWebSocketBufferedBytesMax}.
+   */
+  readonly webSocketBufferedBytesMax?: number;
   /**
    * Milliseconds a client has to send a whole request; Node answers a slower one 408 and closes its connection, so
    * that a client trickling its body cannot hold one of the `requestsInFlightMax` places for ever (Fastify's own
@@ -146,7 +158,13 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerAdmission(app, {
     requestsInFlightMax: positive(options.requestsInFlightMax ?? defaultRequestsInFlightMax),
     // Probes always answer; subscriptions are long-lived and have their own bound (subscribersMax).
-    exemptPaths: ['/health', '/ready', ...subscriptionPaths, subscriptionStreamPathPattern],
+    exemptPaths: [
+      '/health',
+      '/ready',
+      ...subscriptionPaths,
+      ...webSocketSubscriptionPaths,
+      subscriptionStreamPathPattern,
+    ],
   });
   if (options.apiKeys !== undefined) registerApiKeyAuth(app, options.apiKeys);
   // Only JSON bodies are accepted; without this, text/plain would reach the routes as a string.
@@ -168,6 +186,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerStateRoutes(app, options.engine, stateQueries);
   registerSubscriptionRoutes(app, options.engine, {
     subscribersMax: positive(options.subscribersMax ?? defaultSubscribersMax),
+    webSocketBufferedBytesMax: positive(
+      options.webSocketBufferedBytesMax ?? defaultWebSocketBufferedBytesMax,
+    ),
   });
   registerNamedSubscriptionRoutes(app, options.engine);
   registerHealthRoutes(app, options.engine);
@@ -293,6 +314,8 @@ const allowedMethodsByUrl: ReadonlyArray<readonly [string, readonly string[]]> =
   [namedSubscriptionEventsPath, ['GET']],
   [namedSubscriptionAckPath, ['POST']],
   [namedSubscriptionListPath, ['GET', 'HEAD']],
+  ['/v1/subscriptions/ws', ['GET']],
+  ['/subscriptions/ws', ['GET']],
 ];
 const allMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 

@@ -9,6 +9,7 @@ export {
   defaultRequestsInFlightMax,
   defaultStateQueriesInFlightMax,
 } from './create-server.js';
+export { defaultWebSocketBufferedBytesMax } from './routes/subscriptions-ws.js';
 export type { BatchResponse } from './routes/events.js';
 export type { Problem, ProblemInput } from './http/problem.js';
 export {

@@ -37,11 +37,13 @@ export async function runServe(
   const random = createCryptoRandom();
   // The engine is built before the server whose logger reports its failed sweeps.
   let onSweepError: (error: unknown) => void = () => undefined;
+  let onListenError: (error: unknown) => void = () => undefined;
   const { engine, apiKeys } = await startEngine(config, {
     clock,
     random,
     migrate: options.migrate,
     onSweepError: (error) => onSweepError(error),
+    onListenError: (error) => onListenError(error),
   });
   const auth = await resolveApiKeyAuth(config, { store: apiKeys, clock }).catch(
     async (error: unknown) => {
@@ -68,6 +70,10 @@ export async function runServe(
     // A sweep that fails (the database is down, say) is retried at the next tick: log it so that an operator sees it.
     app.log.error({ err: error }, 'sweep failed; retrying at the next tick');
   };
+  onListenError = (error) => {
+    // Subscriptions fall back to their poll until the LISTEN connection is back.
+    app.log.warn({ err: error }, 'LISTEN connection failed; reconnecting');
+  };
   engine.start();
   environment.stdout(`aevon: listening on ${url}`);
   return new Promise<number>((resolve) => {
@@ -86,12 +92,18 @@ async function startEngine(
     readonly random: Random;
     readonly migrate: boolean;
     readonly onSweepError: (error: unknown) => void;
+    readonly onListenError: (error: unknown) => void;
   },
 ): Promise<{ readonly engine: MeteringEngine; readonly apiKeys: ApiKeyStore }> {
   // Rules and schemas first: a configuration mistake fails before the database is touched.
   const rules = await loadRules(config.aggregationConfigDir);
   const schemas = await loadSchemas(config.schemaPath);
-  const opened = await openStorage(config.database, { migrate: context.migrate });
+  const opened = await openStorage(config.database, {
+    migrate: context.migrate,
+    // Live subscriptions hear of other processes' appends through LISTEN/NOTIFY (PostgreSQL).
+    listen: true,
+    onListenError: context.onListenError,
+  });
   try {
     const store = createEventStore({
       storage: opened.storage,
@@ -110,6 +122,9 @@ async function startEngine(
       schemas,
       cronIntervalMs: config.cronIntervalMs,
       onSweepError: context.onSweepError,
+      ...(opened.appendWakeups === undefined
+        ? {}
+        : { subscriptionWakeSources: [opened.appendWakeups] }),
     });
     return { engine, apiKeys: opened.apiKeys };
   } catch (error) {

@@ -17,6 +17,9 @@ export const namedSubscriptionListMax = 1_000;
  */
 export const namedSubscriptionNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** Names a subscription may not take: static paths beside `/v1/subscriptions/{name}` would shadow it. */
+export const namedSubscriptionReservedNames: readonly string[] = ['ws'];
+
 /**
  * The stored filter of a named subscription, in the form a client wrote it (the query parameters of
  * `GET /v1/subscriptions`): stream path patterns, event types and metering principals. An empty list means no
@@ -50,6 +53,9 @@ export interface NamedSubscriptionRecord {
 export function checkNamedSubscriptionName(name: unknown): string | null {
   if (typeof name !== 'string' || !namedSubscriptionNamePattern.test(name)) {
     return `must be 1 to ${namedSubscriptionNameLengthMax} letters, digits, '.', '_' or '-', starting with a letter or digit`;
+  }
+  if (namedSubscriptionReservedNames.includes(name)) {
+    return `${JSON.stringify(name)} is reserved (GET /v1/subscriptions/ws is the WebSocket stream)`;
   }
   return null;
 }

@@ -284,6 +284,7 @@ async function insertEvents(
     seq: string;
     advanced: number;
     dropped: number;
+    notified: number;
   }>(
     `WITH inserted AS (
        INSERT INTO ${tables.events} (id, stream, revision, type, schema_version, data, metadata, occurred_at,
@@ -308,9 +309,13 @@ async function insertEvents(
      ), dropped AS (
        DELETE FROM ${tables.streams} USING complete
        WHERE stream = ANY($5::text[]) AND revision = -1 AND complete.ok RETURNING 1
+     ), notified AS (
+       -- Wakes live subscriptions of other processes (LISTEN/NOTIFY), delivered only if the transaction commits.
+       SELECT pg_notify($6, '') FROM complete WHERE complete.ok
      )
      SELECT i.id, i.tx_id::text AS tx_id, i.seq::text AS seq,
-       (SELECT count(*) FROM advanced)::integer AS advanced, (SELECT count(*) FROM dropped)::integer AS dropped
+       (SELECT count(*) FROM advanced)::integer AS advanced, (SELECT count(*) FROM dropped)::integer AS dropped,
+       (SELECT count(*) FROM notified)::integer AS notified
      FROM inserted AS i`,
     [
       JSON.stringify(rows),
@@ -318,6 +323,7 @@ async function insertEvents(
       revisions.advanced.map(([stream]) => stream),
       revisions.advanced.map(([, revision]) => revision),
       revisions.unused,
+      tables.appendChannel,
     ],
   );
   if (result.rows.length === events.length) {
@@ -412,6 +418,9 @@ async function saveRevisions(
 ): Promise<void> {
   const { advanced, unused } = changes;
   if (advanced.length === 0 && unused.length === 0) return;
+  // The NOTIFY that wakes live subscriptions of other processes rides on this statement, which every group that
+  // wrote an event runs (a written event advances its stream), so it costs no round trip of its own. PostgreSQL
+  // delivers it only if the transaction commits, and folds repeats within one transaction into one.
   const result = await client.query<{ advanced: number; dropped: number }>(
     `WITH advanced AS (
        UPDATE ${tables.streams} AS s SET revision = v.revision
@@ -420,8 +429,9 @@ async function saveRevisions(
      ), dropped AS (
        DELETE FROM ${tables.streams} WHERE stream = ANY($3::text[]) AND revision = -1 RETURNING 1
      )
-     SELECT (SELECT count(*) FROM advanced)::integer AS advanced, (SELECT count(*) FROM dropped)::integer AS dropped`,
-    [advanced.map(([s]) => s), advanced.map(([, r]) => r), unused],
+     SELECT (SELECT count(*) FROM advanced)::integer AS advanced, (SELECT count(*) FROM dropped)::integer AS dropped,
+       pg_notify($4, '') AS notified`,
+    [advanced.map(([s]) => s), advanced.map(([, r]) => r), unused, tables.appendChannel],
   );
   const row = result.rows[0];
   assert(row !== undefined, 'the revision update returns one row');

@@ -55,6 +55,8 @@ const scopeByRoute: ReadonlyMap<string, ApiKeyScope> = new Map([
   ['POST /v1/subscriptions/:name/ack', 'state:read'],
   ['GET /v1/named-subscriptions', 'state:read'],
   ['HEAD /v1/named-subscriptions', 'state:read'],
+  ['GET /v1/subscriptions/ws', 'state:read'],
+  ['GET /subscriptions/ws', 'state:read'],
 ]);
 
 /** The SHA-256 of an API key secret, lower-case hex: the form an {@link ApiKeyStore} holds. */

@@ -6,6 +6,7 @@ import type { MeteringEngine } from '@aevon/engine';
 import { AevonError } from '@aevon/core';
 import { problemForError } from '../http/error-handler.js';
 import { overloadRetryAfterMs } from '../http/admission.js';
+import { registerWebSocketSubscriptionRoutes } from './subscriptions-ws.js';
 
 /** The paths of the subscription endpoint. */
 export const subscriptionPaths = ['/v1/subscriptions', '/subscriptions'] as const;
@@ -18,12 +19,18 @@ export const defaultSubscribersMax = 1_000;
 
 /** What {@link registerSubscriptionRoutes} needs besides the engine. */
 export interface SubscriptionRoutesOptions {
-  /** Subscriptions open at once; one more is answered 429 `AEV_OVERLOADED` with `Retry-After`. */
+  /**
+   * Subscriptions open at once, SSE and WebSocket together; one more is answered 429 `AEV_OVERLOADED` with
+   * `Retry-After`.
+   */
   readonly subscribersMax: number;
+  /** Bytes a WebSocket subscriber's send buffer may hold before the subscription waits for it to flush. */
+  readonly webSocketBufferedBytesMax: number;
 }
 
 /**
- * Registers `GET /v1/subscriptions` (alias `GET /subscriptions`) and `GET /v1/subscriptions/{name}/events` (a named
+ * Registers `GET /v1/subscriptions` (alias `GET /subscriptions`), its WebSocket form `GET /v1/subscriptions/ws`
+ * ({@link registerWebSocketSubscriptionRoutes}), and `GET /v1/subscriptions/{name}/events` (a named
  * subscription from its stored checkpoint), which share the `subscribersMax` bound: a catch-up subscription on the
  * log as Server-Sent Events (docs/reference/http.md). The request is validated before the stream starts, so a bad one gets a
  * problem+json answer; a client resumes with `Last-Event-ID`, which every event and checkpoint carries. The socket's
@@ -60,6 +67,10 @@ export function registerSubscriptionRoutes(
       controller.abort();
     }
   };
+  registerWebSocketSubscriptionRoutes(app, engine, {
+    open: { controllers: openControllers, subscribersMax: options.subscribersMax },
+    bufferedBytesMax: options.webSocketBufferedBytesMax,
+  });
   for (const url of subscriptionPaths) {
     // No HEAD: it would open a stream that never sends a body.
     app.get<{ Querystring: Record<string, unknown> }>(
@@ -148,19 +159,31 @@ async function stream(
   }
 }
 
-/** One SSE frame per message; events and checkpoints carry their position as the id to resume after. */
-export function formatMessage(message: SubscriptionMessage): string {
+/** What every transport sends for one subscription message: its name, the position to resume after, its body. */
+export interface SubscriptionFrame {
+  readonly name: 'event' | 'checkpoint' | 'live' | 'error';
+  readonly id: string | null;
+  readonly body: unknown;
+}
+
+/** The transport-neutral frame of a message; events and checkpoints carry their position as the id. */
+export function subscriptionFrame(message: SubscriptionMessage): SubscriptionFrame {
   switch (message.kind) {
     case 'event':
-      return frame('event', message.event.position, eventBody(message.event));
+      return { name: 'event', id: message.event.position, body: eventBody(message.event) };
     case 'checkpoint':
-      return frame('checkpoint', message.position, { position: message.position });
+      return { name: 'checkpoint', id: message.position, body: { position: message.position } };
     case 'live':
-      return frame('live', message.position, { position: message.position });
+      return { name: 'live', id: message.position, body: { position: message.position } };
   }
 }
 
-function frame(name: string, id: string | null, body: unknown): string {
+/** One SSE frame per message; events and checkpoints carry their position as the id to resume after. */
+export function formatMessage(message: SubscriptionMessage): string {
+  return formatSseFrame(subscriptionFrame(message));
+}
+
+function formatSseFrame({ name, id, body }: SubscriptionFrame): string {
   const idLine = id === null ? '' : `id: ${id}\n`;
   return `${idLine}event: ${name}\ndata: ${JSON.stringify(body)}\n\n`;
 }
@@ -187,5 +210,5 @@ export function eventBody(event: RecordedEvent): Record<string, unknown> {
 function writeError(raw: ServerResponse, request: FastifyRequest, error: unknown): void {
   const { problem, isUnexpected } = problemForError(error, request);
   if (isUnexpected) request.log.error({ err: error }, 'subscription failed');
-  raw.write(frame('error', null, problem));
+  raw.write(formatSseFrame({ name: 'error', id: null, body: problem }));
 }
