@@ -77,6 +77,7 @@ export { matches as matchesSubscriptionFilter, subscribe } from './subscription/
 export type {
   NamedSubscriptionFilter,
   NamedSubscriptionRecord,
+  NamedSubscriptionRow,
 } from './subscription/named-subscription.js';
 export {
   assertNamedSubscriptionRecord,
@@ -88,6 +89,7 @@ export {
   namedSubscriptionNameLengthMax,
   namedSubscriptionNamePattern,
   namedSubscriptionReservedNames,
+  namedSubscriptionFromRow,
   parseNamedSubscriptionName,
 } from './subscription/named-subscription.js';
 export type {

@@ -1,4 +1,5 @@
 import type { GlobalPosition } from '../event/event.js';
+import { asGlobalPosition } from '../event/event.js';
 import { invalidRequest } from '../errors/aevon-error.js';
 import { assert } from '../internal/assert.js';
 
@@ -89,4 +90,26 @@ export function assertNamedSubscriptionRecord(record: NamedSubscriptionRecord): 
 /** True when checkpoint `next` is after `current` (positions of one log compare as text). */
 export function isPositionAfter(next: GlobalPosition, current: GlobalPosition | null): boolean {
   return current === null || next > current;
+}
+
+/** A named subscription as the SQL stores keep it: the filter as JSON text, the timestamps as text. */
+export interface NamedSubscriptionRow {
+  readonly name: string;
+  readonly filter: string;
+  readonly position: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+/** Reads a stored row back into a record, checked as one a store may have written (paired with the write check). */
+export function namedSubscriptionFromRow(row: NamedSubscriptionRow): NamedSubscriptionRecord {
+  const record: NamedSubscriptionRecord = {
+    name: row.name,
+    filter: JSON.parse(row.filter) as NamedSubscriptionFilter,
+    position: row.position === null ? null : asGlobalPosition(row.position),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  assertNamedSubscriptionRecord(record);
+  return record;
 }

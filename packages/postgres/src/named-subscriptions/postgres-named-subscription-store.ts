@@ -1,14 +1,7 @@
-import type {
-  NamedSubscriptionFilter,
-  NamedSubscriptionRecord,
-  NamedSubscriptionStore,
-} from '@aevon/core';
-import {
-  asGlobalPosition,
-  assert,
-  assertNamedSubscriptionRecord,
-  namedSubscriptionListMax,
-} from '@aevon/core';
+import type { NamedSubscriptionRecord, NamedSubscriptionStore } from '@aevon/core';
+import { namedSubscriptionFromRow } from '@aevon/core';
+import type { NamedSubscriptionRow } from '@aevon/core';
+import { assert, assertNamedSubscriptionRecord, namedSubscriptionListMax } from '@aevon/core';
 import { toStorageError } from '../postgres-error.js';
 import type { PostgresStorage } from '../postgres-storage.js';
 import { migrate, quoteSchema } from '../schema/migrate.js';
@@ -45,12 +38,7 @@ export interface PostgresNamedSubscriptionStoreOptions {
   readonly migrate?: boolean;
 }
 
-interface SubscriptionRow {
-  readonly name: string;
-  readonly filter: string;
-  readonly position: string | null;
-  readonly created_at: string;
-  readonly updated_at: string;
+interface SubscriptionRow extends NamedSubscriptionRow {
   readonly is_created?: boolean;
 }
 
@@ -101,17 +89,17 @@ export async function createPostgresNamedSubscriptionStore(
       );
       const row = rows[0];
       assert(row !== undefined, 'an upsert returns its row');
-      return { record: toRecord(row), isCreated: row.is_created === true };
+      return { record: namedSubscriptionFromRow(row), isCreated: row.is_created === true };
     },
     find: async (name) => {
       const rows = await query('find', `SELECT ${columns} FROM ${table} WHERE name = $1`, [name]);
-      return rows[0] === undefined ? null : toRecord(rows[0]);
+      return rows[0] === undefined ? null : namedSubscriptionFromRow(rows[0]);
     },
     list: async () => {
       const rows = await query('list', `SELECT ${columns} FROM ${table} ORDER BY name LIMIT $1`, [
         namedSubscriptionListMax,
       ]);
-      return rows.map(toRecord);
+      return rows.map(namedSubscriptionFromRow);
     },
     advance: async (name, position, at) => {
       // One statement: the row after the update, or as it stands when the position is not ahead.
@@ -127,7 +115,7 @@ export async function createPostgresNamedSubscriptionStore(
          SELECT ${columns} FROM ${table} WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM moved)`,
         [name, position, at],
       );
-      return rows[0] === undefined ? null : toRecord(rows[0]);
+      return rows[0] === undefined ? null : namedSubscriptionFromRow(rows[0]);
     },
     delete: async (name) => {
       const rows = await query(
@@ -139,17 +127,4 @@ export async function createPostgresNamedSubscriptionStore(
     },
     close: async () => undefined,
   };
-}
-
-function toRecord(row: SubscriptionRow): NamedSubscriptionRecord {
-  const record: NamedSubscriptionRecord = {
-    name: row.name,
-    filter: JSON.parse(row.filter) as NamedSubscriptionFilter,
-    position: row.position === null ? null : asGlobalPosition(row.position),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-  // Paired with the check before the write: what comes back is what a store may have written.
-  assertNamedSubscriptionRecord(record);
-  return record;
 }

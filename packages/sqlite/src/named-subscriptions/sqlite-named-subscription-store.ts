@@ -1,9 +1,6 @@
-import type {
-  GlobalPosition,
-  NamedSubscriptionFilter,
-  NamedSubscriptionRecord,
-  NamedSubscriptionStore,
-} from '@aevon/core';
+import type { GlobalPosition, NamedSubscriptionRecord, NamedSubscriptionStore } from '@aevon/core';
+import { namedSubscriptionFromRow } from '@aevon/core';
+import type { NamedSubscriptionRow } from '@aevon/core';
 import {
   asGlobalPosition,
   assertNamedSubscriptionRecord,
@@ -34,14 +31,6 @@ export const sqliteNamedSubscriptionMigrations: readonly Migration[] = [
   },
 ];
 
-interface SubscriptionRow {
-  readonly name: string;
-  readonly filter: string;
-  readonly position: string | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-}
-
 const columns = 'name, filter, position, created_at, updated_at';
 
 /**
@@ -52,10 +41,10 @@ const columns = 'name, filter, position, created_at, updated_at';
 export function createSqliteNamedSubscriptionStore(storage: SqliteStorage): NamedSubscriptionStore {
   const db = storage.database;
   applyMigrations(db, sqliteNamedSubscriptionMigrations);
-  const selectOne = db.prepare<[string], SubscriptionRow>(
+  const selectOne = db.prepare<[string], NamedSubscriptionRow>(
     `SELECT ${columns} FROM named_subscriptions WHERE name = ?`,
   );
-  const selectAll = db.prepare<[number], SubscriptionRow>(
+  const selectAll = db.prepare<[number], NamedSubscriptionRow>(
     `SELECT ${columns} FROM named_subscriptions ORDER BY name LIMIT ?`,
   );
   const insert = db.prepare<[string, string, string | null, string, string]>(
@@ -65,7 +54,7 @@ export function createSqliteNamedSubscriptionStore(storage: SqliteStorage): Name
     'UPDATE named_subscriptions SET filter = ?, position = ?, updated_at = ? WHERE name = ?',
   );
   // Text comparison is binary in SQLite, which is log order for the log's fixed-width positions.
-  const advanceOne = db.prepare<[string, string, string, string], SubscriptionRow>(
+  const advanceOne = db.prepare<[string, string, string, string], NamedSubscriptionRow>(
     `UPDATE named_subscriptions
      SET position = ?, updated_at = ?
      WHERE name = ? AND (position IS NULL OR position < ?)
@@ -101,30 +90,17 @@ export function createSqliteNamedSubscriptionStore(storage: SqliteStorage): Name
   ): Promise<NamedSubscriptionRecord | null> =>
     storage.transaction(() => {
       const row = advanceOne.get(position, at, name, position) ?? selectOne.get(name);
-      return row === undefined ? null : toRecord(row);
+      return row === undefined ? null : namedSubscriptionFromRow(row);
     });
   return {
     put,
     find: async (name) => {
       const row = selectOne.get(name);
-      return row === undefined ? null : toRecord(row);
+      return row === undefined ? null : namedSubscriptionFromRow(row);
     },
-    list: async () => selectAll.all(namedSubscriptionListMax).map(toRecord),
+    list: async () => selectAll.all(namedSubscriptionListMax).map(namedSubscriptionFromRow),
     advance,
     delete: async (name) => deleteOne.run(name).changes > 0,
     close: async () => undefined,
   };
-}
-
-function toRecord(row: SubscriptionRow): NamedSubscriptionRecord {
-  const record: NamedSubscriptionRecord = {
-    name: row.name,
-    filter: JSON.parse(row.filter) as NamedSubscriptionFilter,
-    position: row.position === null ? null : asGlobalPosition(row.position),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-  // Paired with the check before the write: what comes back is what a store may have written.
-  assertNamedSubscriptionRecord(record);
-  return record;
 }
