@@ -1,10 +1,12 @@
-import { inject } from 'vitest';
+import type { PostgresStorage } from '@aevon/postgres';
+import { createPostgresStorage } from '@aevon/postgres';
 import pg from 'pg';
+import { afterAll, inject } from 'vitest';
 
 /** A fresh, empty database on the test PostgreSQL server; `drop` removes it. */
 export interface TestDatabase {
   readonly url: string;
-  drop(): Promise<void>;
+  readonly drop: () => Promise<void>;
 }
 
 let counter = 0;
@@ -34,5 +36,73 @@ export async function createTestDatabase(prefix = 'aevon_test'): Promise<TestDat
         await client.end();
       }
     },
+  };
+}
+
+/** A fresh schema in the file's test database, and how to drop it. */
+export interface FreshSchema {
+  readonly url: string;
+  readonly schema: string;
+  readonly drop: () => Promise<void>;
+}
+
+/**
+ * One test database for the calling file (created on first use, dropped after all its tests) and a fresh schema per
+ * call: creating a schema is far cheaper than a database.
+ */
+export function freshSchemas(prefix: string): () => Promise<FreshSchema> {
+  let database: Promise<TestDatabase> | null = null;
+  let count = 0;
+  afterAll(async () => {
+    if (database !== null) await (await database).drop();
+  });
+  return async () => {
+    database ??= createTestDatabase(`aevon_${prefix}`);
+    const { url } = await database;
+    count += 1;
+    const schema = `${prefix}_${count}`;
+    return {
+      url,
+      schema,
+      drop: async () => {
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        try {
+          await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        } finally {
+          await admin.end();
+        }
+      },
+    };
+  };
+}
+
+/**
+ * The target of a store contract that runs on PostgreSQL (API keys, named subscriptions): a store on a fresh schema,
+ * `openAnother` on the same schema with its own pool (as another node would), and a dispose that closes every pool
+ * and drops the schema.
+ */
+export function postgresStoreTargets<S>(
+  prefix: string,
+  create: (storage: PostgresStorage) => Promise<S>,
+): () => Promise<{ store: S; openAnother: () => Promise<S>; dispose: () => Promise<void> }> {
+  const next = freshSchemas(prefix);
+  return async () => {
+    const { url, schema, drop } = await next();
+    const open = () => createPostgresStorage({ connectionString: url, schema, poolMax: 2 });
+    const first = await open();
+    const storages: PostgresStorage[] = [first];
+    return {
+      store: await create(first),
+      openAnother: async () => {
+        const storage = await open();
+        storages.push(storage);
+        return create(storage);
+      },
+      dispose: async () => {
+        for (const storage of storages) await storage.close();
+        await drop();
+      },
+    };
   };
 }

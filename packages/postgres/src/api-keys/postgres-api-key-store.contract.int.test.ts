@@ -1,44 +1,6 @@
 import { describeApiKeyStoreContract } from '@aevon/conformance';
-import pg from 'pg';
-import { afterAll } from 'vitest';
-import type { TestDatabase } from '../../../../test/support/postgres.js';
-import { createTestDatabase } from '../../../../test/support/postgres.js';
-import type { PostgresStorage } from '../postgres-storage.js';
-import { createPostgresStorage } from '../postgres-storage.js';
+import { postgresStoreTargets } from '../../../../test/support/postgres.js';
 import { createPostgresApiKeyStore } from './postgres-api-key-store.js';
 
 // One database for the file and a fresh schema per test; the second store has its own pool, as another node would.
-let database: Promise<TestDatabase> | null = null;
-let schemas = 0;
-
-afterAll(async () => {
-  if (database !== null) await (await database).drop();
-});
-
-describeApiKeyStoreContract('postgres', async () => {
-  database ??= createTestDatabase('aevon_keys');
-  const { url } = await database;
-  schemas += 1;
-  const schema = `keys_${schemas}`;
-  const open = () => createPostgresStorage({ connectionString: url, schema, poolMax: 2 });
-  const first = await open();
-  const storages: PostgresStorage[] = [first];
-  return {
-    store: await createPostgresApiKeyStore(first),
-    openAnother: async () => {
-      const storage = await open();
-      storages.push(storage);
-      return createPostgresApiKeyStore(storage);
-    },
-    dispose: async () => {
-      for (const storage of storages) await storage.close();
-      const admin = new pg.Client({ connectionString: url });
-      await admin.connect();
-      try {
-        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await admin.end();
-      }
-    },
-  };
-});
+describeApiKeyStoreContract('postgres', postgresStoreTargets('keys', createPostgresApiKeyStore));
