@@ -1,6 +1,7 @@
 import type { ApiKeyRecord, ApiKeyStore } from '@aevon/core';
 import { AssertionError } from '@aevon/core';
 import { describe, expect, it } from 'vitest';
+import { withFixture } from './helpers.js';
 
 /**
  * A fresh, empty API key store for one test. `openAnother` opens a second store on the same database, as another
@@ -30,18 +31,6 @@ function keyRecord(n: number, overrides: Partial<ApiKeyRecord> = {}): ApiKeyReco
   };
 }
 
-async function withKeyStore(
-  factory: ApiKeyStoreFactory,
-  body: (fixture: ApiKeyStoreFixture) => Promise<void>,
-): Promise<void> {
-  const fixture = await factory();
-  try {
-    await body(fixture);
-  } finally {
-    await fixture.dispose();
-  }
-}
-
 /**
  * The behaviour every {@link ApiKeyStore} must show, as one vitest suite: round trips, listing order, revocation
  * (idempotent, never deleting), "a key was ever created", rejected records writing nothing, and visibility from a
@@ -50,7 +39,7 @@ async function withKeyStore(
 export function describeApiKeyStoreContract(name: string, factory: ApiKeyStoreFactory): void {
   describe(`API key store contract: ${name}`, () => {
     it('starts empty: no key, an empty list, nothing to revoke', async () => {
-      await withKeyStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         expect(await store.hasAnyKey()).toBe(false);
         expect(await store.list()).toEqual([]);
         expect(await store.find('0000000000000001')).toBeNull();
@@ -60,7 +49,7 @@ export function describeApiKeyStoreContract(name: string, factory: ApiKeyStoreFa
     });
 
     it('returns a created key field for field, unicode name and every scope included', async () => {
-      await withKeyStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         // Given
         const key = keyRecord(1, {
           name: 'déploiement ✓ "ci"',
@@ -78,7 +67,7 @@ export function describeApiKeyStoreContract(name: string, factory: ApiKeyStoreFa
     });
 
     it('lists oldest first, ties by id', async () => {
-      await withKeyStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         const late = keyRecord(1, { createdAt: '2026-02-11T10:31:00.000Z' });
         const earlyB = keyRecord(3, { createdAt: '2026-02-11T10:30:00.000Z' });
         const earlyA = keyRecord(2, { createdAt: '2026-02-11T10:30:00.000Z', scopes: ['admin'] });
@@ -88,7 +77,7 @@ export function describeApiKeyStoreContract(name: string, factory: ApiKeyStoreFa
     });
 
     it('revokes once: a second revoke keeps the first time, and the key stays listed', async () => {
-      await withKeyStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         // Given
         const key = keyRecord(1);
         await store.create(key);
@@ -105,7 +94,7 @@ export function describeApiKeyStoreContract(name: string, factory: ApiKeyStoreFa
     });
 
     it('still reports a key ever created after every key is revoked', async () => {
-      await withKeyStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         await store.create(keyRecord(1));
         await store.create(keyRecord(2));
         await store.revoke(keyRecord(1).id, '2026-02-11T11:00:00.000Z');
@@ -115,7 +104,7 @@ export function describeApiKeyStoreContract(name: string, factory: ApiKeyStoreFa
     });
 
     it('rejects an id already stored and keeps the first key', async () => {
-      await withKeyStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         const key = keyRecord(1);
         await store.create(key);
         await expect(store.create({ ...key, name: 'other' })).rejects.toThrow();
@@ -131,14 +120,14 @@ export function describeApiKeyStoreContract(name: string, factory: ApiKeyStoreFa
       ['a revoked new key', { revokedAt: '2026-02-11T11:00:00.000Z' }],
       ['a control character in the name', { name: 'a\u0000b' }],
     ])('rejects a record with %s as a programmer error, writing nothing', async (_, bad) => {
-      await withKeyStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         await expect(store.create(keyRecord(1, bad))).rejects.toBeInstanceOf(AssertionError);
         expect(await store.hasAnyKey()).toBe(false);
       });
     });
 
     it('shows keys created and revoked through one store to another on the same database', async () => {
-      await withKeyStore(factory, async (fixture) => {
+      await withFixture(factory, async (fixture) => {
         const { store } = fixture;
         // Given: a second node on the same database
         const other = await fixture.openAnother();

@@ -30,6 +30,19 @@ export async function withStore(
   }
 }
 
+/** Runs `body` against a fresh fixture of a store contract and always disposes it. */
+export async function withFixture<F extends { dispose(): Promise<void> }>(
+  factory: () => Promise<F>,
+  body: (fixture: F) => Promise<void>,
+): Promise<void> {
+  const fixture = await factory();
+  try {
+    await body(fixture);
+  } finally {
+    await fixture.dispose();
+  }
+}
+
 /** `n` simple pending events with ids `${prefix}-0` ... */
 export function events(prefix: string, n: number, type = 'thing.happened'): PendingEvent[] {
   return Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, type, data: { i } }));

@@ -1,6 +1,7 @@
 import type { GlobalPosition, NamedSubscriptionPut, NamedSubscriptionStore } from '@aevon/core';
 import { AssertionError, asGlobalPosition } from '@aevon/core';
 import { describe, expect, it } from 'vitest';
+import { withFixture } from './helpers.js';
 
 /**
  * A fresh, empty named subscription store for one test. `openAnother` opens a second store on the same database, as
@@ -35,18 +36,6 @@ function putInput(
   };
 }
 
-async function withStore(
-  factory: NamedSubscriptionStoreFactory,
-  body: (fixture: NamedSubscriptionStoreFixture) => Promise<void>,
-): Promise<void> {
-  const fixture = await factory();
-  try {
-    await body(fixture);
-  } finally {
-    await fixture.dispose();
-  }
-}
-
 /**
  * The behaviour every {@link NamedSubscriptionStore} must show, as one vitest suite: round trips, create versus
  * update (keeping or resetting the checkpoint), a checkpoint that only moves forward through `advance`, listing
@@ -58,7 +47,7 @@ export function describeNamedSubscriptionStoreContract(
 ): void {
   describe(`named subscription store contract: ${name}`, () => {
     it('starts empty: nothing to find, list, advance or delete', async () => {
-      await withStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         expect(await store.find('projector')).toBeNull();
         expect(await store.list()).toEqual([]);
         expect(await store.advance('projector', at(1), t1)).toBeNull();
@@ -67,7 +56,7 @@ export function describeNamedSubscriptionStoreContract(
     });
 
     it('creates a subscription and returns it field for field, unicode filter values included', async () => {
-      await withStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         // Given
         const filter = {
           streams: ['/accounts/**', '/é/*'],
@@ -91,7 +80,7 @@ export function describeNamedSubscriptionStoreContract(
     });
 
     it('updates the filter of an existing subscription and keeps its checkpoint unless asked to reset', async () => {
-      await withStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         // Given
         await store.put(putInput('p', { position: at(5) }));
         const filter = { streams: [], types: ['other'], principals: ['bob'] };
@@ -118,7 +107,7 @@ export function describeNamedSubscriptionStoreContract(
     });
 
     it('advances the checkpoint forward only: an older or equal position changes nothing', async () => {
-      await withStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         // Given
         await store.put(putInput('p'));
         // When
@@ -136,7 +125,7 @@ export function describeNamedSubscriptionStoreContract(
     });
 
     it('compares positions in log order, not by their numeric prefix alone', async () => {
-      await withStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         // PostgreSQL positions are "<transaction>-<sequence>", both fixed width: text order is log order.
         const pg = (tx: number, seq: number) =>
           asGlobalPosition(
@@ -150,14 +139,14 @@ export function describeNamedSubscriptionStoreContract(
     });
 
     it('lists by name in code-point order', async () => {
-      await withStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         for (const n of ['b', 'B', 'a-2', 'a.1', 'a_1']) await store.put(putInput(n));
         expect((await store.list()).map((r) => r.name)).toEqual(['B', 'a-2', 'a.1', 'a_1', 'b']);
       });
     });
 
     it('deletes a subscription, after which the name can be created anew', async () => {
-      await withStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         await store.put(putInput('p', { position: at(3) }));
         await store.put(putInput('q'));
         expect(await store.delete('p')).toBe(true);
@@ -183,14 +172,14 @@ export function describeNamedSubscriptionStoreContract(
         },
       ],
     ])('rejects %s as a programmer error, writing nothing', async (_, bad) => {
-      await withStore(factory, async ({ store }) => {
+      await withFixture(factory, async ({ store }) => {
         await expect(store.put(putInput('p', bad))).rejects.toBeInstanceOf(AssertionError);
         expect(await store.list()).toEqual([]);
       });
     });
 
     it('shows subscriptions and checkpoints written through one store to another on the same database', async () => {
-      await withStore(factory, async (fixture) => {
+      await withFixture(factory, async (fixture) => {
         const { store } = fixture;
         // Given: a second node on the same database
         const other = await fixture.openAnother();
