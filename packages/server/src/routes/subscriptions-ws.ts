@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyWebsocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import type { SubscriptionMessage } from '@aevon/core';
-import { AevonError, invalidRequest } from '@aevon/core';
+import { invalidRequest } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
 import { problemForError } from '../http/error-handler.js';
-import { overloadRetryAfterMs } from '../http/admission.js';
 import type { SubscriptionFrame } from './subscriptions.js';
 import { subscriptionFrame } from './subscriptions.js';
+import type { OpenSubscriptions } from './open-subscriptions.js';
+import { subscriptionRequestOf } from './open-subscriptions.js';
 
 /** The paths of the WebSocket subscription endpoint. */
 export const webSocketSubscriptionPaths = ['/v1/subscriptions/ws', '/subscriptions/ws'] as const;
@@ -21,12 +22,6 @@ export const defaultWebSocketBufferedBytesMax = 1024 * 1024;
  * worth is refused by `ws` (close 1009) rather than buffered.
  */
 const clientMessageBytesMax = 4 * 1024;
-
-/** The subscriptions the SSE and WebSocket endpoints share: one bound on both together. */
-export interface OpenSubscriptions {
-  readonly controllers: Set<AbortController>;
-  readonly subscribersMax: number;
-}
 
 /** Options of {@link registerWebSocketSubscriptionRoutes}. */
 export interface WebSocketSubscriptionOptions {
@@ -99,19 +94,7 @@ async function openBeforeUpgrade(
   if (!request.ws) {
     throw invalidRequest('must be a WebSocket upgrade (Upgrade: websocket)', 'upgrade');
   }
-  if (open.controllers.size >= open.subscribersMax) {
-    throw new AevonError('AEV_OVERLOADED', {
-      queued: open.controllers.size,
-      max: open.subscribersMax,
-      retryAfterMs: overloadRetryAfterMs,
-    });
-  }
-  const controller = new AbortController();
-  open.controllers.add(controller);
-  const release = (): void => {
-    open.controllers.delete(controller);
-    controller.abort();
-  };
+  const { controller, release } = open.reserve();
   // Whatever happens next (a refused request, a failed handshake, the socket's end), the connection's close
   // releases the place and ends the subscription.
   request.raw.socket.once('close', release);
@@ -119,12 +102,7 @@ async function openBeforeUpgrade(
   const query = request.query;
   try {
     const messages = await engine.openSubscription(
-      {
-        from: query['from'],
-        streams: query['stream'],
-        types: query['type'],
-        principals: query['principal'],
-      },
+      subscriptionRequestOf(query, query['from']),
       controller.signal,
     );
     return { controller, messages };

@@ -3,9 +3,8 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RecordedEvent, SubscriptionMessage } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
-import { AevonError } from '@aevon/core';
 import { problemForError } from '../http/error-handler.js';
-import { overloadRetryAfterMs } from '../http/admission.js';
+import { createOpenSubscriptions, subscriptionRequestOf } from './open-subscriptions.js';
 import { registerWebSocketSubscriptionRoutes } from './subscriptions-ws.js';
 
 /** The paths of the subscription endpoint. */
@@ -42,33 +41,22 @@ export function registerSubscriptionRoutes(
   engine: MeteringEngine,
   options: SubscriptionRoutesOptions,
 ): void {
-  const openControllers = new Set<AbortController>();
-  app.addHook('preClose', async () => {
-    for (const controller of openControllers) controller.abort();
-  });
+  const openSubscriptions = createOpenSubscriptions(options.subscribersMax);
+  app.addHook('preClose', async () => openSubscriptions.abortAll());
   const admit = async (
     reply: FastifyReply,
     request: FastifyRequest,
     open: (signal: AbortSignal) => Promise<AsyncIterable<SubscriptionMessage>>,
   ): Promise<void> => {
-    if (openControllers.size >= options.subscribersMax) {
-      throw new AevonError('AEV_OVERLOADED', {
-        queued: openControllers.size,
-        max: options.subscribersMax,
-        retryAfterMs: overloadRetryAfterMs,
-      });
-    }
-    const controller = new AbortController();
-    openControllers.add(controller);
+    const place = openSubscriptions.reserve();
     try {
-      await serveSubscription(request, reply, controller, open);
+      await serveSubscription(request, reply, place.controller, open);
     } finally {
-      openControllers.delete(controller);
-      controller.abort();
+      place.release();
     }
   };
   registerWebSocketSubscriptionRoutes(app, engine, {
-    open: { controllers: openControllers, subscribersMax: options.subscribersMax },
+    open: openSubscriptions,
     bufferedBytesMax: options.webSocketBufferedBytesMax,
   });
   for (const url of subscriptionPaths) {
@@ -81,12 +69,7 @@ export function registerSubscriptionRoutes(
         const query = request.query;
         await admit(reply, request, (signal) =>
           engine.openSubscription(
-            {
-              from: lastEventId ?? query['from'],
-              streams: query['stream'],
-              types: query['type'],
-              principals: query['principal'],
-            },
+            subscriptionRequestOf(query, lastEventId ?? query['from']),
             signal,
           ),
         );
