@@ -138,6 +138,23 @@ describe('subscriptions on PostgreSQL', () => {
     }
   }, 90_000);
 
+  it('refuses to start after a position of the SQLite form, before any read is streamed', async () => {
+    const store = storeOn(
+      await createPostgresStorage({ connectionString: database.url, schema: 's3' }),
+    );
+    try {
+      const opening = openSubscription(
+        store,
+        createAppendWaiter(store.commits, 20),
+        { from: '00000000000000000001' },
+        new AbortController().signal,
+      );
+      await expect(opening).rejects.toMatchObject({ code: 'AEV_REQUEST_INVALID' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('delivers every committed event once, in final log order, when transactions commit out of xid order', async () => {
     const schema = 's2';
     const local = storeOn(

@@ -134,6 +134,10 @@ describe('GET /v1/subscriptions (SSE)', () => {
     ['from=yesterday', 'from'],
     ['stream=/a/b**', 'stream'],
     ['stream=', 'stream'],
+    ['type=', 'type'],
+    [`principal=${'p'.repeat(513)}`, 'principal'],
+    [Array.from({ length: 33 }, (_, i) => `type=t${i}`).join('&'), 'type'],
+    ['from=0000000000000000001', 'from'],
   ])('answers %s with a 400 problem before any stream', async (query, field) => {
     const server = await start();
     const response = await fetch(`${server.url}/v1/subscriptions?${query}`);
