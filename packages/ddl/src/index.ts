@@ -67,3 +67,25 @@ export type {
 } from './define.js';
 export { defineAggregate, defineEventType, defineStream } from './define.js';
 export { ddlError, formatDdlError } from './ddl-error.js';
+export type {
+  AggregateStore,
+  AppliedMigration,
+  ChangeRange,
+  DefinitionsChangedData,
+  DefinitionsChangeRequest,
+  DefinitionsChangeResult,
+  DefinitionsState,
+  JsonObject,
+  KeyToGenerate,
+  Row,
+  RowChange,
+  SqlColumn,
+  SqlRequest,
+  SqlResult,
+  TypedWrite,
+  TypedWriteResult,
+  UpcastFunction,
+  Upcasters,
+  Value,
+} from './store/aggregate-store.js';
+export { definitionsEventType, definitionsStream } from './store/aggregate-store.js';

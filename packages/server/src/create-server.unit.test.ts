@@ -43,6 +43,22 @@ const sampleDetails: { [C in ErrorCode]: ErrorDetailsByCode[C] } = {
   AEV_UNAUTHENTICATED: { reason: 'no Authorization header' },
   AEV_FORBIDDEN: { keyId: '0123456789abcdef', scope: 'events:write' },
   AEV_DDL_INVALID: { reason: 'expected a type, found "strng"', line: 3, column: 8 },
+  AEV_EVENT_DATA_INVALID: {
+    stream: 'account_events',
+    eventType: 'account_created',
+    field: 'name',
+    reason: 'must be at most 40 characters',
+  },
+  AEV_AGGREGATE_CONFLICT: {
+    aggregate: 'account',
+    column: 'id',
+    constraint: 'references',
+    reason: 'no account has id 123',
+  },
+  AEV_DEFINITIONS_CHANGED: { expected: 3, actual: 4 },
+  AEV_MIGRATION_INVALID: { reason: 'applied, then edited', file: 'migrations/0001_init.sql' },
+  AEV_SQL_INVALID: { reason: 'only SELECT or WITH queries are allowed' },
+  AEV_SQL_TIMEOUT: { timeoutMs: 5000 },
 };
 
 const stateResponse: StateResponse = {

@@ -98,6 +98,18 @@ function messageFor<Code extends ErrorCode>(code: Code, details: ErrorDetailsByC
       return `authentication required: ${t('reason')}`;
     case 'AEV_FORBIDDEN':
       return `API key ${t('keyId')} lacks the scope ${t('scope')}`;
+    case 'AEV_EVENT_DATA_INVALID':
+      return `${t('eventType')} in stream ${t('stream')}: ${t('field')}: ${t('reason')}`;
+    case 'AEV_AGGREGATE_CONFLICT':
+      return `${t('aggregate')}.${t('column')} (${t('constraint')}): ${t('reason')}`;
+    case 'AEV_DEFINITIONS_CHANGED':
+      return `definitions changed: expected version ${t('expected')}, now ${t('actual')}; reload and retry`;
+    case 'AEV_MIGRATION_INVALID':
+      return d['file'] === undefined ? t('reason') : `${t('file')}: ${t('reason')}`;
+    case 'AEV_SQL_INVALID':
+      return `invalid SQL query: ${t('reason')}`;
+    case 'AEV_SQL_TIMEOUT':
+      return `the SQL query ran longer than ${t('timeoutMs')} ms and was stopped`;
   }
   return code;
 }

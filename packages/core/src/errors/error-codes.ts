@@ -21,6 +21,12 @@ export const errorCodes = [
   'AEV_UNAUTHENTICATED',
   'AEV_FORBIDDEN',
   'AEV_DDL_INVALID',
+  'AEV_EVENT_DATA_INVALID',
+  'AEV_AGGREGATE_CONFLICT',
+  'AEV_DEFINITIONS_CHANGED',
+  'AEV_MIGRATION_INVALID',
+  'AEV_SQL_INVALID',
+  'AEV_SQL_TIMEOUT',
 ] as const;
 
 /** A stable string code carried by every {@link AevonError}. */
@@ -63,4 +69,27 @@ export interface ErrorDetailsByCode {
   AEV_UNAUTHENTICATED: { reason: string };
   /** The API key `keyId` is valid but lacks `scope`, the scope the request needs. */
   AEV_FORBIDDEN: { keyId: string; scope: string };
+  /**
+   * A typed event (one written through a stream definition) that does not fit its event type or stream: `field` names
+   * the offending field (`$type` for the event type itself, `$path` for the key in the path), `reason` says why.
+   */
+  AEV_EVENT_DATA_INVALID: { stream: string; eventType: string; field: string; reason: string };
+  /**
+   * A typed event that would break an aggregate constraint given the rows stored now: `exists` (creates a key that is
+   * taken), `references` (names a row that does not exist), `unique`, `not_null`. Nothing was written.
+   */
+  AEV_AGGREGATE_CONFLICT: {
+    aggregate: string;
+    column: string;
+    constraint: 'exists' | 'references' | 'unique' | 'not_null';
+    reason: string;
+  };
+  /** The definitions changed since the caller read them (`expected`), at version `actual`. Reload and retry. */
+  AEV_DEFINITIONS_CHANGED: { expected: number; actual: number };
+  /** A migration file or folder that cannot be applied: a bad name, an edited applied file, a missing upcaster. */
+  AEV_MIGRATION_INVALID: { reason: string; file?: string };
+  /** A `POST /sql` query that is not a single read-only query over aggregate tables, or that fails to run. */
+  AEV_SQL_INVALID: { reason: string };
+  /** A `POST /sql` query ran longer than its timeout and was stopped. */
+  AEV_SQL_TIMEOUT: { timeoutMs: number };
 }

@@ -31,6 +31,12 @@ export const problemTitleByCode = {
   AEV_UNAUTHENTICATED: 'Unauthenticated',
   AEV_FORBIDDEN: 'Forbidden',
   AEV_DDL_INVALID: 'Invalid definition',
+  AEV_EVENT_DATA_INVALID: 'Invalid event data',
+  AEV_AGGREGATE_CONFLICT: 'Aggregate conflict',
+  AEV_DEFINITIONS_CHANGED: 'Definitions changed',
+  AEV_MIGRATION_INVALID: 'Invalid migration',
+  AEV_SQL_INVALID: 'Invalid SQL query',
+  AEV_SQL_TIMEOUT: 'SQL query timeout',
 } as const satisfies Record<ErrorCode, string>;
 
 /**
