@@ -220,6 +220,43 @@ describe('SQLite aggregate store: the query process', () => {
   });
 });
 
+describe('SQLite aggregate store: result size', () => {
+  it.each([
+    ['a file database', true],
+    [':memory:', false],
+  ])('refuses a result above sqlResultBytesMax on %s', async (_label, file) => {
+    const { store } = await seeded(file ? tempPath() : ':memory:');
+    const big = `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 40)
+                   SELECT x, randomblob(1000000) AS b FROM n`;
+    expect(await codeOf(query(store, big))).toBe('AEV_SQL_INVALID');
+    expect((await query(store, 'SELECT count(*) AS n FROM account')).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('refuses event data above the storage limit with AEV_EVENT_DATA_TOO_LARGE, writing nothing', async () => {
+    const path = tempPath();
+    await seeded(path, 0);
+    const storage = createSqliteStorage({ path, limits: { eventDataBytesMax: 300 } });
+    const store = createSqliteAggregateStore(storage);
+    cleanups.push(async () => {
+      await store.close();
+      await storage.close();
+    });
+    const head = await storage.headPosition();
+    const long = await write(store, 'account_events', 'account_created', {
+      ...seedAccountCreatedBody,
+      name: 'x'.repeat(40),
+      billing_first_name: 'y'.repeat(40),
+      billing_last_name: 'z'.repeat(40),
+    });
+    const padded = { ...long, metadata: { note: 'n'.repeat(200) } };
+    expect(await codeOf(store.appendTyped(padded))).toBe('AEV_EVENT_DATA_TOO_LARGE');
+    expect(await storage.headPosition()).toBe(head);
+    expect(await store.readRow('account', 1)).toBeNull();
+    await store.appendTyped(long);
+    expect((await store.readRow('account', 1))?.name).toBe('x'.repeat(40));
+  });
+});
+
 describe('SQLite aggregate store: :memory:', () => {
   it('runs queries in process on the shared connection, and checks the timeout between rows', async () => {
     const { store, storage } = await seeded(':memory:');
@@ -264,15 +301,19 @@ describe('SQLite aggregate store: state', () => {
     const a = await seeded(path);
     const b = open(path);
     expect((await b.store.loadDefinitions()).version).toBe(1);
+    const stale = await write(b.store, 'account_events', 'account_created', seedAccountCreatedBody);
     await define(a.store, 'ALTER AGGREGATE account ADD COLUMN tier text');
+    expect(await codeOf(b.store.appendTyped(stale))).toBe('AEV_DEFINITIONS_CHANGED');
     expect((await b.store.loadDefinitions()).version).toBe(2);
     expect((await query(b.store, 'SELECT tier FROM account ORDER BY id')).rows).toEqual([
       { tier: null },
       { tier: null },
     ]);
-    // A write b validated at version 1 is refused after a's change.
-    const state = await a.store.loadDefinitions();
-    expect(state.version).toBe(2);
+    const fresh = await b.store.appendTyped(
+      await write(b.store, 'account_events', 'account_created', seedAccountCreatedBody),
+    );
+    expect(fresh.created).toEqual({ id: 3, billing_id: 3 });
+    expect((await a.store.readRow('account', 3))?.tier).toBeNull();
   });
 
   it('moves the commit signal after each committed write and definitions change only', async () => {
