@@ -687,6 +687,12 @@ export function aggregateStoreContract(
 
       it('ALTER AGGREGATE ADD COLUMN rebuilds the table by replaying the log', async () => {
         await populated();
+        // A query before the change: whatever the engine caches for queries must follow the new shape.
+        expect(Object.keys((await rowsOf(store, 'account', 'id'))[0] ?? {})).toEqual([
+          'id',
+          'name',
+          'created_at',
+        ]);
         const result = await define(
           store,
           `ALTER AGGREGATE account ADD COLUMN tier text NOT NULL DEFAULT 'free'`,
@@ -695,6 +701,7 @@ export function aggregateStoreContract(
         expect(result.created).toEqual([]);
         expect(result.changes[0]?.impact).toBe('rebuild');
         const rows = await rowsOf(store, 'account', 'id');
+        expect(Object.keys(rows[0] ?? {})).toEqual(['id', 'name', 'created_at', 'tier']);
         expect(rows.map((r) => [r.id, r.name, r.tier, r.created_at])).toEqual([
           [1, 'a', 'free', recordedAt],
           [2, 'b2', 'free', recordedAt],
