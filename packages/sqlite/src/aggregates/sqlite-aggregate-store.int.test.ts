@@ -339,6 +339,74 @@ describe('SQLite aggregate store: state', () => {
     stop();
   });
 
+  it('fails a definitions change whose upcaster throws with AEV_MIGRATION_INVALID, writing nothing', async () => {
+    const path = tempPath();
+    const { store, storage } = await seeded(path);
+    await store.appendTyped(
+      await write(store, 'account_events', 'account_name_updated', { id: 1, name: 'renamed' }),
+    );
+    const head = await storage.headPosition();
+    const throwing: Upcasters = new Map([
+      [
+        'account_name_updated',
+        new Map([
+          [
+            1,
+            () => {
+              throw new Error('cannot read this one');
+            },
+          ],
+        ]),
+      ],
+    ]);
+    const error = await store
+      .changeDefinitions({
+        ddl: 'ALTER EVENT_TYPE account_name_updated ADD FIELD reason text NOT NULL',
+        eventId: randomUUID(),
+        recordedAt,
+        upcasters: throwing,
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(AevonError);
+    expect((error as AevonError).code).toBe('AEV_MIGRATION_INVALID');
+    expect(JSON.stringify((error as AevonError).details)).toContain('cannot read this one');
+    expect(await storage.headPosition()).toBe(head);
+    expect((await store.loadDefinitions()).version).toBe(1);
+    expect((await store.readRow('account', 1))?.name).toBe('renamed');
+  });
+
+  it('reads a row by key: an unknown aggregate is AEV_NOT_FOUND, a key of the wrong type finds nothing', async () => {
+    const { store } = await seeded(tempPath());
+    expect((await store.readRow('account', 1))?.id).toBe(1);
+    // Keys are canonical values: the integer 1, not the text "1".
+    expect(await store.readRow('account', '1')).toBeNull();
+    expect(await store.readRow('account', 'one')).toBeNull();
+    expect(await store.readRow('account', 3)).toBeNull();
+    expect(await codeOf(store.readRow('nothing', 1))).toBe('AEV_NOT_FOUND');
+  });
+
+  it('serializes writers on two connections: generated keys never repeat', async () => {
+    const path = tempPath();
+    const a = await seeded(path, 0);
+    const b = open(path);
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const store = i % 2 === 0 ? a.store : b.store;
+      writes.push(
+        write(store, 'account_events', 'account_created', seedAccountCreatedBody).then((w) =>
+          store.appendTyped(w),
+        ),
+      );
+    }
+    await Promise.all(writes);
+    const ids = (await query(a.store, 'SELECT id FROM account ORDER BY id')).rows.map((r) => r.id);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await b.store.readChanges({ after: null, limit: 100 })).toHaveLength(20);
+  });
+
   it('refuses aggregates SQLite cannot tell apart by case', async () => {
     const { store } = open(tempPath());
     await define(store, 'CREATE AGGREGATE account (id integer PRIMARY KEY)');
