@@ -11,6 +11,7 @@ import type { TypedWrite, Upcasters, Value } from '@aevon/ddl';
 import { validateEventInput } from '@aevon/ddl';
 import type { SqliteAggregateStore, SqliteStorage } from '@aevon/sqlite';
 import { createSqliteAggregateStore, createSqliteStorage } from '@aevon/sqlite';
+import { QueryProcess, sqlResultBytesMax } from './query-process.js';
 import {
   seedAccountCreatedBody,
   seedDdlFixed,
@@ -193,6 +194,45 @@ describe('SQLite aggregate store: the query process', () => {
       await write(store, 'account_events', 'account_created', seedAccountCreatedBody),
     );
     expect((await query(store, 'SELECT count(*) AS n FROM account')).rows).toEqual([{ n: 3 }]);
+  });
+
+  it('kills the timed-out process itself, and the next query runs in another', async () => {
+    const path = tempPath();
+    await seeded(path);
+    const runner = new QueryProcess(path, 4);
+    cleanups.push(async () => runner.close());
+    const job = (sql: string, timeoutMs: number) => ({
+      sql,
+      params: {},
+      rowsMax: 10,
+      bytesMax: sqlResultBytesMax,
+      timeoutMs,
+      views: { version: 1, statements: [] },
+    });
+    expect((await runner.run(job('SELECT count(*) FROM agg_account', 10_000))).rows).toEqual([
+      [2n],
+    ]);
+    const first = runner.pid;
+    expect(first).not.toBeNull();
+    expect(await codeOf(runner.run(job(heavy, 100)))).toBe('AEV_SQL_TIMEOUT');
+    expect(runner.pid).toBeNull();
+    // SIGKILL is asynchronous: wait until the process is gone (signal 0 only checks that it exists).
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 10_000 && alive(first ?? 0); i += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(alive(first ?? 0)).toBe(false);
+    expect((await runner.run(job('SELECT count(*) FROM agg_account', 10_000))).rows).toEqual([
+      [2n],
+    ]);
+    expect(runner.pid).not.toBe(first);
   });
 
   it('queues queries one at a time and refuses beyond the queue with AEV_OVERLOADED', async () => {
