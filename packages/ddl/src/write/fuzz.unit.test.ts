@@ -90,7 +90,17 @@ const body = fc.record(
 );
 const anyBody = fc.oneof(
   { weight: 8, arbitrary: body },
-  { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 4 }), fieldValue, { maxKeys: 4 }) },
+  {
+    weight: 1,
+    arbitrary: fc.dictionary(
+      fc.oneof(
+        fc.constantFrom(...names, 'thing_id', 'thing_code', 'thing_n'),
+        fc.string({ maxLength: 4 }),
+      ),
+      fieldValue,
+      { maxKeys: 4 },
+    ),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
 );
 const segment = fc.oneof(
