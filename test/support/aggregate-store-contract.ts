@@ -537,6 +537,55 @@ export function aggregateStoreContract(
       });
     });
 
+    describe('keys and references beyond the seed', () => {
+      it('generates bigserial keys past 2^53 as decimal strings', async () => {
+        await define(
+          store,
+          `CREATE AGGREGATE big (id bigserial PRIMARY KEY, note text);
+           CREATE EVENT_TYPE big_made (id creates big(id), note updates big(note));
+           CREATE STREAM bigs (path "/bigs/{id}" event_types (big_made))`,
+        );
+        const explicit = await store.appendTyped(
+          await typed(store, 'bigs', 'big_made', { id: '9007199254740993', note: 'a' }),
+        );
+        expect(explicit.created).toEqual({ id: '9007199254740993' });
+        const generated = await store.appendTyped(
+          await typed(store, 'bigs', 'big_made', { note: 'b' }),
+        );
+        expect(generated.created).toEqual({ id: '9007199254740994' });
+        expect(generated.event.stream).toBe('/bigs/9007199254740994');
+        expect(await store.readRow('big', '9007199254740994')).toEqual({
+          id: '9007199254740994',
+          note: 'b',
+        });
+      });
+
+      it('lets a row reference itself, and refuses one naming a missing row', async () => {
+        await define(
+          store,
+          `CREATE AGGREGATE node (id integer PRIMARY KEY, parent integer REFERENCES node(id));
+           CREATE EVENT_TYPE node_added (id creates node(id), parent updates node(parent));
+           CREATE STREAM nodes (path "/nodes/{id}" event_types (node_added))`,
+        );
+        await store.appendTyped(await typed(store, 'nodes', 'node_added', { id: 1, parent: 1 }));
+        await store.appendTyped(await typed(store, 'nodes', 'node_added', { id: 2, parent: 1 }));
+        const error = await expectCode(
+          store.appendTyped(await typed(store, 'nodes', 'node_added', { id: 3, parent: 9 })),
+          'AEV_AGGREGATE_CONFLICT',
+        );
+        expect(error.details).toMatchObject({
+          aggregate: 'node',
+          column: 'parent',
+          constraint: 'references',
+        });
+        expect(await rowsOf(store, 'node', 'id')).toEqual([
+          { id: 1, parent: 1 },
+          { id: 2, parent: 1 },
+        ]);
+        await expectTablesEqualReplay(fixture);
+      });
+    });
+
     describe('conflicts write nothing', () => {
       const ddl = `${seedDdlFixed};
         CREATE AGGREGATE member (
