@@ -925,6 +925,19 @@ export function aggregateStoreContract(
         await expectTablesEqualReplay(fixture, upcasters);
       });
 
+      it('DROP EVENT_TYPE: the rows its events made go, as a replay of the log gives them', async () => {
+        await populated();
+        expect((await store.readRow('account', 2))?.name).toBe('b2');
+        const result = await define(
+          store,
+          'ALTER STREAM account_events DROP EVENT_TYPE account_name_updated; DROP EVENT_TYPE account_name_updated',
+        );
+        expect(result.rebuilt).toEqual(['account']);
+        // Its events stay in the log, but no longer read as typed events.
+        expect((await store.readRow('account', 2))?.name).toBe('b');
+        await expectTablesEqualReplay(fixture);
+      });
+
       it('DROP removes definitions and tables; the log keeps every event', async () => {
         await populated();
         await define(

@@ -846,11 +846,20 @@ function tablePlan(
   const dropped: string[] = [];
   // An event type whose definition changed reads old events differently (defaults, upcasters): every aggregate it
   // links to is rebuilt, so that the tables stay a replay of the log.
+  // A dropped event type's events are no longer read (the replay skips unknown types): the rows they made go too.
   for (const change of changes) {
-    if (change.statement.kind !== 'alter_event_type' || change.impact === 'none') continue;
-    const eventType = after.catalog.eventTypes.get(change.statement.name);
-    for (const field of eventType?.fields ?? []) {
-      if (field.link !== undefined) rebuilt.add(field.link.aggregate);
+    const statement = change.statement;
+    const eventTypeName =
+      statement.kind === 'alter_event_type'
+        ? statement.name
+        : statement.kind === 'drop' && statement.target === 'event_type'
+          ? statement.name
+          : null;
+    if (eventTypeName === null || change.impact === 'none') continue;
+    for (const catalog of [before.catalog, after.catalog]) {
+      for (const field of catalog.eventTypes.get(eventTypeName)?.fields ?? []) {
+        if (field.link !== undefined) rebuilt.add(field.link.aggregate);
+      }
     }
   }
   for (const name of after.catalog.aggregates.keys()) {
