@@ -91,8 +91,25 @@ export interface ResolvedAggregate {
   readonly createSql: string;
 }
 
-/** Resolves an aggregate of `catalog` (it must exist). */
+/** Resolved aggregates by catalog: a catalog never changes (a definitions change makes a new one). */
+const resolvedByCatalog = new WeakMap<Catalog, Map<string, ResolvedAggregate>>();
+
+/** Resolves an aggregate of `catalog` (it must exist), once per catalog. */
 export function resolveAggregate(catalog: Catalog, name: string): ResolvedAggregate {
+  let resolved = resolvedByCatalog.get(catalog);
+  if (resolved === undefined) {
+    resolved = new Map();
+    resolvedByCatalog.set(catalog, resolved);
+  }
+  let aggregate = resolved.get(name);
+  if (aggregate === undefined) {
+    aggregate = resolveUncached(catalog, name);
+    resolved.set(name, aggregate);
+  }
+  return aggregate;
+}
+
+function resolveUncached(catalog: Catalog, name: string): ResolvedAggregate {
   const definition = catalog.aggregates.get(name);
   assert(definition !== undefined, 'the aggregate is in the catalog');
   const columns = definition.columns.map((column): ResolvedColumn => {
