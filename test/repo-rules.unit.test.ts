@@ -13,7 +13,8 @@ const allowed: Record<string, readonly string[]> = {
   // The data definition language: parser, model and checks; pure, like core.
   '@aevon/ddl': ['@aevon/core'],
   '@aevon/sqlite': ['@aevon/core'],
-  '@aevon/postgres': ['@aevon/core'],
+  // Aggregate tables: the DDL's pure write path (row plans, values) runs inside the PostgreSQL transaction.
+  '@aevon/postgres': ['@aevon/core', '@aevon/ddl'],
   '@aevon/conformance': ['@aevon/core'],
   '@aevon/engine': ['@aevon/core'],
   '@aevon/server': ['@aevon/core', '@aevon/engine'],
