@@ -3,8 +3,9 @@
 // changes that serialize with writers, a SQL sandbox that holds even without the static check, statement timeouts,
 // and a change feed that respects the watermark.
 // Method: a fresh schema per test in one test database; writers are separate storages (own pools) on one schema.
-import type { AggregateStore, DefinitionsState, TypedWrite } from '@aevon/ddl';
-import { validateEventInput } from '@aevon/ddl';
+import type { RecordedEvent } from '@aevon/core';
+import type { AggregateStore, DefinitionsState, Row, TypedWrite } from '@aevon/ddl';
+import { replayRows, validateEventInput } from '@aevon/ddl';
 import { isAevonError } from '@aevon/core';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,13 +68,14 @@ interface Setup {
   readonly another: () => Promise<AggregateStore>;
 }
 
-async function setUp(ddl = seedDdl): Promise<Setup> {
+async function setUp(ddl = seedDdl, readVisibilityWaitMs?: number): Promise<Setup> {
   const { url, schema, drop } = await nextSchema();
   const storages: PostgresStorage[] = [];
   const open = async (): Promise<{ storage: PostgresStorage; store: AggregateStore }> => {
     const storage = await createPostgresStorage({ connectionString: url, schema, poolMax: 4 });
     storages.push(storage);
-    return { storage, store: await createPostgresAggregateStore(storage) };
+    const options = readVisibilityWaitMs === undefined ? {} : { readVisibilityWaitMs };
+    return { storage, store: await createPostgresAggregateStore(storage, options) };
   };
   cleanups.push(async () => {
     for (const storage of storages) await storage.close();
@@ -126,6 +128,43 @@ function typedWrite(
     correlationId: null,
     causationId: null,
   };
+}
+
+/** Every event of the log, in order. */
+async function wholeLog(storage: PostgresStorage): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for (;;) {
+    const last = events[events.length - 1];
+    const page = await storage.readAll({
+      start: last?.position ?? null,
+      startExclusive: true,
+      end: null,
+      endExclusive: false,
+      limit: 1000,
+      direction: 'forward',
+    });
+    events.push(...page);
+    if (page.length < 1000) return events;
+  }
+}
+
+/** The rows of every aggregate table, keyed as the reference model keys them. */
+async function tablesOf(
+  store: AggregateStore,
+  state: DefinitionsState,
+): Promise<Map<string, Map<string, Row>>> {
+  const tables = new Map<string, Map<string, Row>>();
+  for (const [name, definition] of state.catalog.aggregates) {
+    const key = definition.columns.find((c) => c.primaryKey === true)?.name ?? '';
+    const result = await store.query({
+      sql: `SELECT * FROM "${name}"`,
+      params: [],
+      rowsMax: 10_000,
+      timeoutMs: 10_000,
+    });
+    tables.set(name, new Map(result.rows.map((row) => [JSON.stringify(row[key]), row])));
+  }
+  return tables;
 }
 
 const created = (name: string): Record<string, unknown> => ({
@@ -244,5 +283,97 @@ describe('PostgreSQL aggregate store', () => {
       code: 'AEV_SQL_INVALID',
       details: { reason: expect.stringMatching(/permission denied/) },
     });
+  });
+
+  it('serializes a definitions change with racing writers: each write lands before it or fails, and replay agrees', async () => {
+    // Given: writers on two other pools and some rows already
+    const setup = await setUp();
+    const writers = [await setup.another(), await setup.another()];
+    const state = await setup.store.loadDefinitions();
+    for (let i = 0; i < 5; i++) {
+      await setup.store.appendTyped(typedWrite(state, 'account_created', created(`before ${i}`)));
+    }
+    // When: 40 writes (creates and renames) race a rebuilding change
+    const writes = Array.from({ length: 40 }, (_, i) =>
+      (writers[i % 2] as AggregateStore).appendTyped(
+        i % 3 === 0
+          ? typedWrite(state, 'account_name_updated', { name: `renamed ${i}` }, [
+              String((i % 5) + 1),
+            ])
+          : typedWrite(state, 'account_created', created(`racing ${i}`)),
+      ),
+    );
+    const change = setup.store.changeDefinitions({
+      ddl: "ALTER AGGREGATE account ADD COLUMN tier text DEFAULT 'basic'",
+      eventId: uuid(),
+      recordedAt: now,
+      upcasters: new Map(),
+    });
+    const outcomes = await Promise.allSettled(writes);
+    const { event: changeEvent, rebuilt, state: after } = await change;
+    // Then: a write either committed before the change (by position) or was refused as stale
+    expect(rebuilt).toEqual(['account']);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') {
+        expect(outcome.value.event.position < changeEvent.position).toBe(true);
+      } else {
+        expect(isAevonError(outcome.reason, 'AEV_DEFINITIONS_CHANGED')).toBe(true);
+      }
+    }
+    // And the tables equal a replay of the whole log under the new definitions
+    const replayed = replayRows(after, await wholeLog(setup.storage), new Map());
+    expect(await tablesOf(setup.store, after)).toEqual(replayed);
+    expect(
+      [...(replayed.get('account')?.values() ?? [])].every((row) => row['tier'] === 'basic'),
+    ).toBe(true);
+  });
+
+  it('stops a query at its statement timeout', async () => {
+    // Given
+    const { store } = await setUp();
+    // When / Then
+    await expect(
+      store.query({ sql: 'SELECT pg_sleep(5)', params: [], rowsMax: 1, timeoutMs: 100 }),
+    ).rejects.toMatchObject({ code: 'AEV_SQL_TIMEOUT', details: { timeoutMs: 100 } });
+    // And the pooled connection is healthy afterwards
+    const after = await store.query({
+      sql: 'SELECT 1 AS one',
+      params: [],
+      rowsMax: 1,
+      timeoutMs: 1000,
+    });
+    expect(after.rows).toEqual([{ one: 1 }]);
+  });
+
+  it('holds changes back in the feed while an older transaction is open, and releases them after', async () => {
+    // Given: a store that never waits for freshness, and an older transaction holding an id
+    const setup = await setUp(seedDdl, 0);
+    const state = await setup.store.loadDefinitions();
+    const first = await setup.store.appendTyped(
+      typedWrite(state, 'account_created', created('first')),
+    );
+    const older = new pg.Client({ connectionString: setup.url });
+    await older.connect();
+    try {
+      await older.query('BEGIN');
+      await older.query('SELECT pg_current_xact_id()');
+      // When: a later write commits while the older transaction is open
+      const second = await setup.store.appendTyped(
+        typedWrite(state, 'account_created', created('second')),
+      );
+      const held = await setup.store.readChanges({ after: first.event.position, limit: 100 });
+      await older.query('ROLLBACK');
+      const released = await setup.store.readChanges({ after: first.event.position, limit: 100 });
+      // Then
+      expect(held).toEqual([]);
+      expect(released.map((c) => [c.aggregate, c.operation, c.key])).toEqual([
+        ['account', 'insert', 2],
+        ['billing_contact', 'insert', 2],
+      ]);
+      expect(released.every((c) => c.position === second.event.position)).toBe(true);
+      expect(released).toEqual(second.changes);
+    } finally {
+      await older.end();
+    }
   });
 });
