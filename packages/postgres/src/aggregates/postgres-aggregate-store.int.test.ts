@@ -167,6 +167,10 @@ async function tablesOf(
   return tables;
 }
 
+/** A query that runs for minutes: a cross join of two ten-million-row series. */
+const slowSql =
+  'SELECT count(*) AS n FROM generate_series(1, 10000000) a, generate_series(1, 10000000) b';
+
 const created = (name: string): Record<string, unknown> => ({
   name,
   billing_first_name: 'Bob',
@@ -333,7 +337,7 @@ describe('PostgreSQL aggregate store', () => {
     const { store } = await setUp();
     // When / Then
     await expect(
-      store.query({ sql: 'SELECT pg_sleep(5)', params: [], rowsMax: 1, timeoutMs: 100 }),
+      store.query({ sql: slowSql, params: [], rowsMax: 1, timeoutMs: 100 }),
     ).rejects.toMatchObject({ code: 'AEV_SQL_TIMEOUT', details: { timeoutMs: 100 } });
     // And the pooled connection is healthy afterwards
     const after = await store.query({
