@@ -169,6 +169,11 @@ export async function setUpAggregateSchema(pool: Pool, names: AggregateNames): P
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       names.setupLockKey,
     ]);
+    // No definitions change may create or drop a table while the grants below run (concurrent GRANTs on one table
+    // can fail with "tuple concurrently updated").
+    await client.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))', [
+      names.definitionsLockKey,
+    ]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${names.aggregates}`);
     await ensureReaderRole(client, names);
     await client.query(`GRANT USAGE ON SCHEMA ${names.aggregates} TO ${names.reader}`);

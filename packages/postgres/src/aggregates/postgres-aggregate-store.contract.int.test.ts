@@ -1,5 +1,6 @@
 import { aggregateStoreContract } from '../../../../test/support/aggregate-store-contract.js';
 import { freshSchemas } from '../../../../test/support/postgres.js';
+import { dropAggregateSchemaAndRole } from '../../../../test/support/postgres-aggregates.js';
 import { createPostgresStorage } from '../postgres-storage.js';
 import { createPostgresAggregateStore } from './postgres-aggregate-store.js';
 
@@ -15,6 +16,7 @@ aggregateStoreContract('postgres', async () => {
     storage,
     dispose: async () => {
       await storage.close();
+      await dropAggregateSchemaAndRole(url, schema);
       await drop();
     },
   };

@@ -10,6 +10,7 @@ import { isAevonError } from '@aevon/core';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freshSchemas } from '../../../../test/support/postgres.js';
+import { dropAggregateSchemaAndRole } from '../../../../test/support/postgres-aggregates.js';
 import type { PostgresStorage } from '../postgres-storage.js';
 import { createPostgresStorage } from '../postgres-storage.js';
 import { aggregateNamesOf } from './aggregate-tables.js';
@@ -79,6 +80,7 @@ async function setUp(ddl = seedDdl, readVisibilityWaitMs?: number): Promise<Setu
   };
   cleanups.push(async () => {
     for (const storage of storages) await storage.close();
+    await dropAggregateSchemaAndRole(url, schema);
     await drop();
   });
   const { storage, store } = await open();
@@ -104,9 +106,10 @@ function typedWrite(
   eventType: string,
   body: Record<string, unknown>,
   pathValues: readonly string[] = [],
+  stream = 'account_events',
 ): TypedWrite {
   const validated = validateEventInput(state, {
-    stream: 'account_events',
+    stream,
     eventType,
     body,
     pathValues,
@@ -379,5 +382,118 @@ describe('PostgreSQL aggregate store', () => {
     } finally {
       await older.end();
     }
+  });
+
+  it('reads every column type back in the canonical form the event holds, in any session time zone', async () => {
+    // Given: new sessions of the test database default to a zone with a half-hour offset
+    const { url } = await nextSchema();
+    const database = decodeURIComponent(new URL(url).pathname.slice(1));
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`ALTER DATABASE "${database}" SET TimeZone = 'Asia/Kolkata'`);
+    cleanups.push(async () => {
+      await admin.query(`ALTER DATABASE "${database}" RESET TimeZone`);
+      await admin.end();
+    });
+    const { store } = await setUp(`
+      CREATE AGGREGATE sample (
+        id bigserial PRIMARY KEY, code char(5), label varchar(10) UNIQUE, amount numeric(10,2), ratio real,
+        score double precision, flag boolean, day date, at_local timestamp(3), at_utc timestamptz, ref uuid,
+        doc jsonb, tags text[], small smallint, big bigint, stamps timestamptz[]
+      );
+      CREATE EVENT_TYPE sample_created (
+        id creates sample(id), code updates sample(code), label updates sample(label),
+        amount updates sample(amount), ratio updates sample(ratio), score updates sample(score),
+        flag updates sample(flag), day updates sample(day), at_local updates sample(at_local),
+        at_utc updates sample(at_utc), ref updates sample(ref), doc updates sample(doc), tags updates sample(tags),
+        small updates sample(small), big updates sample(big), stamps updates sample(stamps)
+      );
+      CREATE STREAM samples (path "/samples/{id}", event_types (sample_created))`);
+    const state = await store.loadDefinitions();
+    const write = typedWrite(
+      state,
+      'sample_created',
+      {
+        code: 'ab',
+        label: 'x',
+        amount: '12.5',
+        ratio: 0.1,
+        score: 1e-7,
+        flag: true,
+        day: '2024-02-29',
+        at_local: '2024-01-31T12:00:00.1234',
+        at_utc: '2024-01-31T23:30:00+05:30',
+        ref: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+        doc: { a: [1, { b: null }], c: 'ü' },
+        tags: ['a b', 'c"d', null, 'NULL', 'x,y'],
+        small: -3,
+        big: '9007199254740993',
+        stamps: ['2024-01-01T00:00:00Z', null],
+      },
+      [],
+      'samples',
+    );
+    // When
+    const result = await store.appendTyped(write);
+    // Then: the row, the query result and the change feed all hold the event's canonical values
+    const expected = { ...write.data, id: 1 };
+    expect(expected).toMatchObject({
+      code: 'ab   ',
+      amount: '12.50',
+      at_local: '2024-01-31T12:00:00.123',
+      at_utc: '2024-01-31T18:00:00Z',
+      ref: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+      big: '9007199254740993',
+    });
+    expect(await store.readRow('sample', 1)).toEqual(expected);
+    const queried = await store.query({
+      sql: 'SELECT * FROM sample',
+      params: [],
+      rowsMax: 10,
+      timeoutMs: 5000,
+    });
+    expect(queried.rows).toEqual([expected]);
+    expect(queried.columns.map((c) => c.type)).toEqual([
+      'bigint',
+      'char(5)',
+      'varchar(10)',
+      'numeric(10,2)',
+      'real',
+      'double precision',
+      'boolean',
+      'date',
+      'timestamp(3)',
+      'timestamptz',
+      'uuid',
+      'jsonb',
+      'text[]',
+      'smallint',
+      'bigint',
+      'timestamptz[]',
+    ]);
+    expect(result.changes).toEqual([
+      expect.objectContaining({
+        aggregate: 'sample',
+        key: 1,
+        operation: 'insert',
+        before: null,
+        after: expected,
+      }),
+    ]);
+    expect(await store.readChanges({ after: null, limit: 10 })).toEqual(result.changes);
+    // And parameters of every type compare with the stored values
+    const matched = await store.query({
+      sql: 'SELECT id FROM sample WHERE at_utc = $1 AND amount = $2 AND tags = $3 AND doc = $4 AND day = $5',
+      params: [
+        '2024-01-31T18:00:00Z',
+        '12.50',
+        ['a b', 'c"d', null, 'NULL', 'x,y'],
+        { a: [1, { b: null }], c: 'ü' },
+        '2024-02-29',
+      ],
+      rowsMax: 10,
+      timeoutMs: 5000,
+    });
+    expect(matched.rows).toEqual([{ id: 1 }]);
   });
 });
