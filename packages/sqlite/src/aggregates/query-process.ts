@@ -11,6 +11,8 @@ export interface QueryJob {
   /** `{ p1: value, ... }`: the `$n` parameters as `rewriteSql` names them. */
   readonly params: Readonly<Record<string, null | bigint | number | string>>;
   readonly rowsMax: number;
+  /** Most bytes of values (strings as UTF-8, blobs, 8 per number) the rows may hold; beyond, the query fails. */
+  readonly bytesMax: number;
   readonly timeoutMs: number;
   /** The TEMP VIEWs that name aggregates (`account` → `agg_account`), recreated when `version` moves. */
   readonly views: { readonly version: number; readonly statements: readonly string[] };
@@ -30,6 +32,20 @@ export interface RawResult {
   readonly truncated: boolean;
 }
 
+/** The bytes of values one query result may hold ({@link QueryJob.bytesMax}). */
+export const sqlResultBytesMax = 16 * 1024 * 1024;
+
+/** Bytes a row's values count for against {@link QueryJob.bytesMax} (the query process counts the same way). */
+export function rowBytes(row: readonly unknown[]): number {
+  let bytes = 0;
+  for (const value of row) {
+    if (typeof value === 'string') bytes += Buffer.byteLength(value);
+    else if (value instanceof Uint8Array) bytes += value.length;
+    else bytes += 8;
+  }
+  return bytes;
+}
+
 /** How long a refused caller is told to wait before retrying, when the query queue is full. */
 export const sqlRetryAfterMs = 1000;
 
@@ -38,6 +54,9 @@ export const sqlRetryAfterMs = 1000;
  * the query process, which runs the same code as text (see {@link queryProcessSource}).
  */
 export function replaceViews(db: Database, statements: readonly string[]): void {
+  // A read of main's schema first: the connection then notices that another one rebuilt a table, and `SELECT *`
+  // below expands to the new columns (parsing a CREATE VIEW alone uses the schema it had cached).
+  db.prepare('SELECT count(*) FROM main.sqlite_master').get();
   const views = db
     .prepare<[], string>("SELECT name FROM sqlite_temp_schema WHERE type = 'view'")
     .pluck()
@@ -65,6 +84,8 @@ process.on('message', (job) => {
     if (job.views.version !== viewsVersion) {
       db.pragma('query_only = OFF');
       try {
+        // Reload main's schema first (see replaceViews).
+        db.prepare('SELECT count(*) FROM main.sqlite_master').get();
         const names = db.prepare("SELECT name FROM sqlite_temp_schema WHERE type = 'view'").pluck().all();
         for (const name of names) db.exec('DROP VIEW temp."' + name.replace(/"/g, '""') + '"');
         for (const statement of job.views.statements) db.exec(statement);
@@ -79,8 +100,13 @@ process.on('message', (job) => {
     statement.raw(true);
     const rows = [];
     let truncated = false;
+    let bytes = 0;
     for (const row of statement.iterate(job.params)) {
       if (rows.length === job.rowsMax) { truncated = true; break; }
+      for (const value of row) {
+        bytes += typeof value === 'string' ? Buffer.byteLength(value) : value instanceof Uint8Array ? value.length : 8;
+      }
+      if (bytes > job.bytesMax) throw new Error('the result holds more than ' + job.bytesMax + ' bytes: select fewer rows or columns');
       rows.push(row);
     }
     process.send({ id: job.id, ok: true, result: { columns, rows, truncated } });
