@@ -551,4 +551,55 @@ describe('PostgreSQL aggregate store', () => {
     for (const change of feed) fromFeed.set(JSON.stringify(change.key), change.after);
     expect(fromFeed).toEqual(replayed.get('member'));
   });
+
+  it('answers database refusals with AEV_SQL_INVALID and PostgreSQL message, never a storage error', async () => {
+    // Given
+    const { store } = await setUp();
+    const cases: [string, readonly unknown[], RegExp][] = [
+      ['SELECT 1 / 0 AS x', [], /division by zero/],
+      ["SELECT 'abc'::integer AS x", [], /invalid input syntax/],
+      ['SELECT nope FROM account', [], /column "nope" does not exist/],
+      ['SELECT * FROM account WHERE id = $1', ['not a number'], /invalid input syntax/],
+      ['SELECT * FROM account WHERE name = 1', [], /operator does not exist/],
+      ['SELECT (SELECT id FROM generate_series(1, 2) AS id) AS x', [], /more than one row/],
+    ];
+    for (const [sql, params, message] of cases) {
+      // When / Then
+      await expect(
+        store.query({ sql, params: params as never, rowsMax: 10, timeoutMs: 5000 }),
+        sql,
+      ).rejects.toMatchObject({
+        code: 'AEV_SQL_INVALID',
+        details: { reason: expect.stringMatching(message) },
+      });
+    }
+  });
+
+  it('returns results of types no aggregate has as plain JSON, with a null type', async () => {
+    // Given
+    const { store } = await setUp();
+    // When
+    const result = await store.query({
+      sql: `SELECT ARRAY[[1, 2], [3, 4]] AS grid, interval '1 day 2 hours' AS span, '{"a": 1}'::json AS doc,
+              1.5::numeric AS n, NULL AS nothing, ROW(1, 'x') AS pair`,
+      params: [],
+      rowsMax: 10,
+      timeoutMs: 5000,
+    });
+    // Then
+    expect(result.rows).toEqual([
+      {
+        grid: [
+          [1, 2],
+          [3, 4],
+        ],
+        span: '1 day 02:00:00',
+        doc: { a: 1 },
+        n: '1.5',
+        nothing: null,
+        pair: '(1,x)',
+      },
+    ]);
+    expect(result.columns.every((c) => c.type === null)).toBe(true);
+  });
 });
