@@ -602,4 +602,61 @@ describe('PostgreSQL aggregate store', () => {
     ]);
     expect(result.columns.every((c) => c.type === null)).toBe(true);
   });
+
+  it('keeps a write out of the sandbox even without the static check', async () => {
+    // Given
+    const setup = await setUp();
+    const state = await setup.store.loadDefinitions();
+    await setup.store.appendTyped(typedWrite(state, 'account_created', created('kept')));
+    const database = decodeURIComponent(new URL(setup.url).pathname.slice(1));
+    const names = aggregateNamesOf(database, setup.schema);
+    const run = (sql: string) =>
+      executeReadOnlyQuery(setup.storage.pool, names, {
+        sql,
+        params: [],
+        rowsMax: 10,
+        timeoutMs: 5000,
+      });
+    // When / Then
+    await expect(
+      run('WITH d AS (DELETE FROM account RETURNING *) SELECT * FROM d'),
+    ).rejects.toMatchObject({
+      code: 'AEV_SQL_INVALID',
+    });
+    await expect(run(`SELECT * FROM ${setup.schema}.streams`)).rejects.toMatchObject({
+      code: 'AEV_SQL_INVALID',
+      details: { reason: expect.stringMatching(/permission denied/) },
+    });
+    await expect(run('SELECT * FROM account FOR UPDATE')).rejects.toMatchObject({
+      code: 'AEV_SQL_INVALID',
+    });
+    expect((await run('SELECT name FROM account')).rows).toEqual([{ name: 'kept' }]);
+  });
+
+  it('lets another process see a definitions change, and refuses a store on an unmigrated schema with migrate: false', async () => {
+    // Given
+    const setup = await setUp();
+    const other = await setup.another();
+    expect((await other.loadDefinitions()).version).toBe(1);
+    // When
+    await setup.store.changeDefinitions({
+      ddl: 'CREATE AGGREGATE tag (name text PRIMARY KEY)',
+      eventId: uuid(),
+      recordedAt: now,
+      upcasters: new Map(),
+    });
+    // Then
+    const seen = await other.loadDefinitions();
+    expect(seen.version).toBe(2);
+    expect(seen.catalog.aggregates.has('tag')).toBe(true);
+    const { url, schema, drop } = await nextSchema();
+    const storage = await createPostgresStorage({ connectionString: url, schema, poolMax: 2 });
+    cleanups.push(async () => {
+      await storage.close();
+      await drop();
+    });
+    await expect(createPostgresAggregateStore(storage, { migrate: false })).rejects.toMatchObject({
+      code: 'AEV_STORAGE_SCHEMA_MISMATCH',
+    });
+  });
 });

@@ -34,7 +34,7 @@ import type { PostgresStorage } from '../postgres-storage.js';
 import { appendInTransaction } from '../queries/append.js';
 import { tablesOf } from '../queries/tables.js';
 import type { Tables } from '../queries/tables.js';
-import { migrate } from '../schema/migrate.js';
+import { checkSchemaVersion, migrate } from '../schema/migrate.js';
 import { inTransaction } from '../transaction.js';
 import { postgresAggregateMigrations } from './aggregate-migrations.js';
 import type { AggregateNames } from './aggregate-tables.js';
@@ -56,7 +56,7 @@ import { runSqlQuery } from './sql-query.js';
 export interface PostgresAggregateStoreOptions {
   /**
    * Apply {@link postgresAggregateMigrations} now (under the migration advisory lock). Default: true. With false,
-   * `aevon migrate` must have run.
+   * `aevon migrate` must have run: creation only checks that they are recorded.
    */
   readonly migrate?: boolean;
   /**
@@ -100,7 +100,8 @@ interface Context {
  * in the order they apply, and a replay of the log in position order meets the same rows and constraints as the
  * writes did. Writes to unrelated aggregates run in parallel.
  * @throws AEV_CONFIG_INVALID when the aggregate schema name is too long or the reader role cannot be created;
- *   AEV_STORAGE_UNAVAILABLE when the database fails.
+ *   AEV_STORAGE_SCHEMA_MISMATCH with `migrate: false` when the migrations are missing; AEV_STORAGE_UNAVAILABLE when
+ *   the database fails.
  */
 export async function createPostgresAggregateStore(
   storage: PostgresStorage,
@@ -113,6 +114,7 @@ export async function createPostgresAggregateStore(
   try {
     if (options.migrate ?? true)
       await migrate(pool, { schema, migrations: postgresAggregateMigrations });
+    else await checkSchemaVersion(pool, { schema, migrations: postgresAggregateMigrations });
     const database = await pool.query<{ name: string }>('SELECT current_database() AS name');
     const name = database.rows[0]?.name;
     assert(name !== undefined, 'the database has a name');
