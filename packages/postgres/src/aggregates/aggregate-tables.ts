@@ -40,6 +40,7 @@ export interface AggregateNames {
   readonly definitionsLockKey: string;
   readonly setupLockKey: string;
   readonly aggregateLockPrefix: string;
+  readonly streamLockPrefix: string;
 }
 
 /**
@@ -69,6 +70,7 @@ export function aggregateNamesOf(database: string, schema: string): AggregateNam
     definitionsLockKey: `aevon.aggregates.definitions:${schema}`,
     setupLockKey: `aevon.aggregates.setup:${schema}`,
     aggregateLockPrefix: `aevon.aggregates.table:${schema}:`,
+    streamLockPrefix: `aevon.aggregates.stream:${schema}:`,
   };
 }
 

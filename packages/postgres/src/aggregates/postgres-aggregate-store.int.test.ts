@@ -659,4 +659,27 @@ describe('PostgreSQL aggregate store', () => {
       code: 'AEV_STORAGE_SCHEMA_MISMATCH',
     });
   });
+
+  it('keeps one stream in the same order by revision and by position under racing typed writes', async () => {
+    // Goal: a reader of the global log sees each stream's events in revision order. Writes that only read an
+    // aggregate (a `references` field) run in parallel, so the stream, not the aggregate, must order them.
+    const setup = await setUp(`${seedDdl};
+      CREATE EVENT_TYPE account_noted (id references account(id), note text);
+      ALTER STREAM account_events ADD EVENT_TYPE account_noted`);
+    const stores = [setup.store, await setup.another(), await setup.another()];
+    const state = await setup.store.loadDefinitions();
+    await setup.store.appendTyped(typedWrite(state, 'account_created', created('noted')));
+    // When
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        (stores[i % 3] as AggregateStore).appendTyped(
+          typedWrite(state, 'account_noted', { note: `note ${i}` }, ['1']),
+        ),
+      ),
+    );
+    // Then
+    const stream = (await wholeLog(setup.storage)).filter((e) => e.stream === '/accounts/1');
+    expect(stream).toHaveLength(61);
+    expect(stream.map((e) => e.revision)).toEqual(Array.from({ length: 61 }, (_, i) => BigInt(i)));
+  });
 });
