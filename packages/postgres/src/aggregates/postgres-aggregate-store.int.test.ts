@@ -682,4 +682,26 @@ describe('PostgreSQL aggregate store', () => {
     expect(stream).toHaveLength(61);
     expect(stream.map((e) => e.revision)).toEqual(Array.from({ length: 61 }, (_, i) => BigInt(i)));
   });
+
+  it('waits in the feed for an older transaction to end, so that a writer reads its own fresh changes', async () => {
+    // Given: a store that may wait long, and an older open transaction holding the watermark back
+    const setup = await setUp(seedDdl, 30_000);
+    const state = await setup.store.loadDefinitions();
+    const older = new pg.Client({ connectionString: setup.url });
+    await older.connect();
+    try {
+      await older.query('BEGIN');
+      await older.query('SELECT pg_current_xact_id()');
+      const written = await setup.store.appendTyped(
+        typedWrite(state, 'account_created', created('fresh')),
+      );
+      // When: the read starts while the older transaction is open, which then ends
+      const read = setup.store.readChanges({ after: null, limit: 100 });
+      await older.query('ROLLBACK');
+      // Then
+      expect(await read).toEqual(written.changes);
+    } finally {
+      await older.end();
+    }
+  });
 });
