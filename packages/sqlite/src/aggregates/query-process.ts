@@ -241,6 +241,13 @@ export class QueryProcess {
     this.#child = child;
     child.unref();
     child.channel?.unref();
+    // The child exits when its IPC channel closes, but only between queries: a query stuck in SQLite would outlive
+    // this process. Kill it when this process exits (a SIGKILL of this process still leaves it to finish alone).
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.on('exit', killOnExit);
+    child.on('exit', () => process.off('exit', killOnExit));
     child.on('message', (message: Reply) => {
       const pending = this.#running;
       if (pending === null || pending.id !== message.id) return;

@@ -11,6 +11,7 @@ import type { TypedWrite, Upcasters, Value } from '@aevon/ddl';
 import { validateEventInput } from '@aevon/ddl';
 import type { SqliteAggregateStore, SqliteStorage } from '@aevon/sqlite';
 import { createSqliteAggregateStore, createSqliteStorage } from '@aevon/sqlite';
+import { QueryProcess, sqlResultBytesMax } from './query-process.js';
 import {
   seedAccountCreatedBody,
   seedDdlFixed,
@@ -107,6 +108,8 @@ describe('SQLite aggregate store: the SQL guard', () => {
   it.each([
     ['load_extension', "SELECT load_extension('/tmp/x.so')"],
     ['a pragma function (virtual table)', "SELECT * FROM pragma_table_info('agg_account')"],
+    ['dbstat', 'SELECT * FROM dbstat'],
+    ['a pragma function next to json_each', "SELECT * FROM json_each('[1]'), pragma_database_list"],
     ['the temp schema', 'SELECT * FROM sqlite_temp_schema'],
     ['the log by its schema name', 'SELECT * FROM main.events'],
     ['the log in a subquery', 'SELECT (SELECT count(*) FROM events) AS n FROM account'],
@@ -165,6 +168,49 @@ describe('SQLite aggregate store: the SQL guard', () => {
     ]);
   });
 
+  it('opens json_each and json_tree, to query jsonb and array columns', async () => {
+    const { store } = await seeded(tempPath());
+    await define(
+      store,
+      `CREATE AGGREGATE doc (id integer PRIMARY KEY, tags text[], body jsonb);
+       CREATE EVENT_TYPE doc_written (id creates doc(id), tags updates doc(tags), body updates doc(body));
+       CREATE STREAM docs (path "/docs/{id}" event_types (doc_written))`,
+    );
+    await store.appendTyped(
+      await write(store, 'docs', 'doc_written', { id: 1, tags: ['a', 'b'], body: { k: [1, 2] } }),
+    );
+    await store.appendTyped(await write(store, 'docs', 'doc_written', { id: 2, tags: ['b'] }));
+    expect(
+      (
+        await query(
+          store,
+          'SELECT d.id, t.value AS tag FROM doc d, json_each(d.tags) t ORDER BY d.id, t.value',
+        )
+      ).rows,
+    ).toEqual([
+      { id: 1, tag: 'a' },
+      { id: 1, tag: 'b' },
+      { id: 2, tag: 'b' },
+    ]);
+    expect(
+      (
+        await query(
+          store,
+          'SELECT id FROM doc WHERE EXISTS (SELECT 1 FROM json_each(doc.tags) WHERE value = $1) ORDER BY id',
+          ['a'],
+        )
+      ).rows,
+    ).toEqual([{ id: 1 }]);
+    expect(
+      (
+        await query(
+          store,
+          "SELECT count(*) AS n FROM doc, json_tree(doc.body) WHERE json_tree.type = 'integer'",
+        )
+      ).rows,
+    ).toEqual([{ n: 2 }]);
+  });
+
   it('an aggregate named like a storage table is queried by its table name; the name still means the log', async () => {
     const { store } = await seeded(tempPath());
     await define(
@@ -193,6 +239,45 @@ describe('SQLite aggregate store: the query process', () => {
       await write(store, 'account_events', 'account_created', seedAccountCreatedBody),
     );
     expect((await query(store, 'SELECT count(*) AS n FROM account')).rows).toEqual([{ n: 3 }]);
+  });
+
+  it('kills the timed-out process itself, and the next query runs in another', async () => {
+    const path = tempPath();
+    await seeded(path);
+    const runner = new QueryProcess(path, 4);
+    cleanups.push(async () => runner.close());
+    const job = (sql: string, timeoutMs: number) => ({
+      sql,
+      params: {},
+      rowsMax: 10,
+      bytesMax: sqlResultBytesMax,
+      timeoutMs,
+      views: { version: 1, statements: [] },
+    });
+    expect((await runner.run(job('SELECT count(*) FROM agg_account', 10_000))).rows).toEqual([
+      [2n],
+    ]);
+    const first = runner.pid;
+    expect(first).not.toBeNull();
+    expect(await codeOf(runner.run(job(heavy, 100)))).toBe('AEV_SQL_TIMEOUT');
+    expect(runner.pid).toBeNull();
+    // SIGKILL is asynchronous: wait until the process is gone (signal 0 only checks that it exists).
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 10_000 && alive(first ?? 0); i += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(alive(first ?? 0)).toBe(false);
+    expect((await runner.run(job('SELECT count(*) FROM agg_account', 10_000))).rows).toEqual([
+      [2n],
+    ]);
+    expect(runner.pid).not.toBe(first);
   });
 
   it('queues queries one at a time and refuses beyond the queue with AEV_OVERLOADED', async () => {
@@ -337,6 +422,74 @@ describe('SQLite aggregate store: state', () => {
     expect(store.commits.sequence()).toBe(before + 2);
     expect(woken).toBe(2);
     stop();
+  });
+
+  it('fails a definitions change whose upcaster throws with AEV_MIGRATION_INVALID, writing nothing', async () => {
+    const path = tempPath();
+    const { store, storage } = await seeded(path);
+    await store.appendTyped(
+      await write(store, 'account_events', 'account_name_updated', { id: 1, name: 'renamed' }),
+    );
+    const head = await storage.headPosition();
+    const throwing: Upcasters = new Map([
+      [
+        'account_name_updated',
+        new Map([
+          [
+            1,
+            () => {
+              throw new Error('cannot read this one');
+            },
+          ],
+        ]),
+      ],
+    ]);
+    const error = await store
+      .changeDefinitions({
+        ddl: 'ALTER EVENT_TYPE account_name_updated ADD FIELD reason text NOT NULL',
+        eventId: randomUUID(),
+        recordedAt,
+        upcasters: throwing,
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(AevonError);
+    expect((error as AevonError).code).toBe('AEV_MIGRATION_INVALID');
+    expect(JSON.stringify((error as AevonError).details)).toContain('cannot read this one');
+    expect(await storage.headPosition()).toBe(head);
+    expect((await store.loadDefinitions()).version).toBe(1);
+    expect((await store.readRow('account', 1))?.name).toBe('renamed');
+  });
+
+  it('reads a row by key: an unknown aggregate is AEV_NOT_FOUND, a key of the wrong type finds nothing', async () => {
+    const { store } = await seeded(tempPath());
+    expect((await store.readRow('account', 1))?.id).toBe(1);
+    // Keys are canonical values: the integer 1, not the text "1".
+    expect(await store.readRow('account', '1')).toBeNull();
+    expect(await store.readRow('account', 'one')).toBeNull();
+    expect(await store.readRow('account', 3)).toBeNull();
+    expect(await codeOf(store.readRow('nothing', 1))).toBe('AEV_NOT_FOUND');
+  });
+
+  it('serializes writers on two connections: generated keys never repeat', async () => {
+    const path = tempPath();
+    const a = await seeded(path, 0);
+    const b = open(path);
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const store = i % 2 === 0 ? a.store : b.store;
+      writes.push(
+        write(store, 'account_events', 'account_created', seedAccountCreatedBody).then((w) =>
+          store.appendTyped(w),
+        ),
+      );
+    }
+    await Promise.all(writes);
+    const ids = (await query(a.store, 'SELECT id FROM account ORDER BY id')).rows.map((r) => r.id);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await b.store.readChanges({ after: null, limit: 100 })).toHaveLength(20);
   });
 
   it('refuses aggregates SQLite cannot tell apart by case', async () => {

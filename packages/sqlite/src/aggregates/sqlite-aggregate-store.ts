@@ -462,14 +462,7 @@ class SqliteAggregates implements SqliteAggregateStore {
       const rows = page.all(after, JSON.stringify(types), replayPageEventsMax);
       for (const row of rows) {
         const event = toRecordedEvent(row);
-        const data = upcastEventData(
-          state,
-          upcasters,
-          event.type,
-          event.schemaVersion,
-          event.data,
-          event.recordedAt,
-        );
+        const data = upcastWithin(state, upcasters, event);
         const operations = planRowChanges(state.catalog, event.type, data, {
           eventId: event.id,
           recordedAt: event.recordedAt,
@@ -811,6 +804,33 @@ class SqliteAggregates implements SqliteAggregateStore {
   #ensureOpen(): void {
     if (this.#closed)
       throw new AevonError('AEV_STORAGE_UNAVAILABLE', { reason: 'the aggregate store is closed' });
+  }
+}
+
+/**
+ * An old event read as its type's current version. Upcasters are the application's code: one that throws, or
+ * returns something that is not an object, fails the definitions change with `AEV_MIGRATION_INVALID` naming the
+ * event, rather than passing for a storage failure.
+ */
+function upcastWithin(state: DefinitionsState, upcasters: Upcasters, event: RecordedEvent): Row {
+  try {
+    return upcastEventData(
+      state,
+      upcasters,
+      event.type,
+      event.schemaVersion,
+      event.data,
+      event.recordedAt,
+    );
+  } catch (error) {
+    if (error instanceof AevonError || error instanceof AssertionError) throw error;
+    throw new AevonError(
+      'AEV_MIGRATION_INVALID',
+      {
+        reason: `the upcaster of event type "${event.type}" failed on event ${event.id} (version ${event.schemaVersion}): ${driverMessage(error)}`,
+      },
+      { cause: error },
+    );
   }
 }
 
