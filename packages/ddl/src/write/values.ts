@@ -483,6 +483,7 @@ function coerceArrayLiteral(type: DataType, text: string): Coerced {
     }
     if (i < body.length && body.charAt(i) !== ',')
       return refuse('must be an array literal such as {1,2}');
+    if (!quoted && item === '') return refuse('must be an array literal such as {1,2}');
     if (!quoted && item.toUpperCase() === 'NULL') values.push(null);
     else {
       const coerced = coerceFromText(element, item);
@@ -506,7 +507,7 @@ export function evaluateDefault(
 ): Value {
   const coerced =
     value.kind === 'literal'
-      ? coerceLiteral(type, value.literal)
+      ? readLiteral(type, value.literal)
       : coerceFunction(type, value.name, context);
   assert(
     coerced.ok,
@@ -515,7 +516,11 @@ export function evaluateDefault(
   return coerced.value;
 }
 
-function coerceLiteral(type: DataType, literal: Literal): Coerced {
+/**
+ * Reads a DEFAULT literal as a value of `type`, as {@link evaluateDefault} does: the catalog check calls it so that
+ * every default it accepts evaluates.
+ */
+export function readLiteral(type: DataType, literal: Literal): Coerced {
   switch (literal.kind) {
     case 'null':
       return ok(null);

@@ -241,6 +241,10 @@ describe('coerceFromText', () => {
     ['jsonb', '{', 'must be JSON text'],
     ['integer[]', '1,2', 'must be an array literal such as {1,2}'],
     ['integer[]', '{{1}}', 'must be a one-dimensional array literal'],
+    ['text[]', '{a,}', 'must be an array literal such as {1,2}'],
+    ['text[]', '{,a}', 'must be an array literal such as {1,2}'],
+    ['text[]', '{"a"b}', 'must be an array literal such as {1,2}'],
+    ['text[]', '{"a}', 'must be an array literal such as {1,2}'],
     ['integer[]', '{1,x}', 'element 1: must be an integer between -2147483648 and 2147483647'],
   ] as const)('%s refuses %j', (type, text, reason) => {
     expect(coerceFromText(parseDataType(type), text)).toEqual({ ok: false, reason });
