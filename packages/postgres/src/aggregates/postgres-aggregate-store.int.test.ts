@@ -770,4 +770,102 @@ describe('PostgreSQL aggregate store', () => {
     for (const [aggregate, rows] of replayed)
       expect(fromFeed.get(aggregate) ?? new Map()).toEqual(rows);
   });
+
+  it('runs as a storage user that is no superuser: with CREATEROLE it makes its reader role, without it says what to do', async () => {
+    // Given: two login roles owning nothing, one with CREATEROLE, each with CREATE on the test database
+    const { url, schema, drop } = await nextSchema();
+    const database = decodeURIComponent(new URL(url).pathname.slice(1));
+    const suffix = `${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+    const withRole = `aevon_test_owner_${suffix}`;
+    const without = `aevon_test_plain_${suffix}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    cleanups.push(async () => {
+      for (const role of [withRole, without]) {
+        await admin.query(`DROP OWNED BY "${role}"`);
+        await admin.query(`DROP ROLE "${role}"`);
+      }
+      await admin.end();
+      await drop();
+    });
+    await admin.query(`CREATE ROLE "${withRole}" LOGIN CREATEROLE PASSWORD 'aevon-test'`);
+    await admin.query(`CREATE ROLE "${without}" LOGIN PASSWORD 'aevon-test'`);
+    await admin.query(`GRANT CREATE ON DATABASE "${database}" TO "${withRole}", "${without}"`);
+    const urlAs = (role: string): string => {
+      const as = new URL(url);
+      as.username = role;
+      as.password = 'aevon-test';
+      return as.toString();
+    };
+    // When: the CREATEROLE user opens a store and queries
+    const ownerSchema = `${schema}_owner`;
+    const owner = await createPostgresStorage({
+      connectionString: urlAs(withRole),
+      schema: ownerSchema,
+      poolMax: 2,
+    });
+    cleanups.push(async () => {
+      await owner.close();
+      await dropAggregateSchemaAndRole(url, ownerSchema);
+    });
+    const store = await createPostgresAggregateStore(owner);
+    await store.changeDefinitions({
+      ddl: seedDdl,
+      eventId: uuid(),
+      recordedAt: now,
+      upcasters: new Map(),
+    });
+    const state = await store.loadDefinitions();
+    await store.appendTyped(typedWrite(state, 'account_created', created('owned')));
+    // Then
+    const rows = await store.query({
+      sql: 'SELECT name FROM account',
+      params: [],
+      rowsMax: 10,
+      timeoutMs: 5000,
+    });
+    expect(rows.rows).toEqual([{ name: 'owned' }]);
+    await expect(
+      store.query({
+        sql: `SELECT * FROM ${ownerSchema}.events`,
+        params: [],
+        rowsMax: 10,
+        timeoutMs: 5000,
+      }),
+    ).rejects.toMatchObject({ code: 'AEV_SQL_INVALID' });
+    // When: the plain user opens a store of its own
+    const plainSchema = `${schema}_plain`;
+    const plain = await createPostgresStorage({
+      connectionString: urlAs(without),
+      schema: plainSchema,
+      poolMax: 2,
+    });
+    cleanups.push(async () => {
+      await plain.close();
+      await dropAggregateSchemaAndRole(url, plainSchema);
+    });
+    // Then: it is told which role to create
+    const names = aggregateNamesOf(database, plainSchema);
+    await expect(createPostgresAggregateStore(plain)).rejects.toMatchObject({
+      code: 'AEV_CONFIG_INVALID',
+      details: { reason: expect.stringContaining(`CREATE ROLE ${names.readerRole} NOLOGIN`) },
+    });
+    // And once an administrator has, it works
+    await admin.query(`CREATE ROLE "${names.readerRole}" NOLOGIN NOINHERIT`);
+    await admin.query(`GRANT "${names.readerRole}" TO "${without}"`);
+    const plainStore = await createPostgresAggregateStore(plain);
+    await plainStore.changeDefinitions({
+      ddl: seedDdl,
+      eventId: uuid(),
+      recordedAt: now,
+      upcasters: new Map(),
+    });
+    const result = await plainStore.query({
+      sql: 'SELECT count(*) AS n FROM account',
+      params: [],
+      rowsMax: 1,
+      timeoutMs: 5000,
+    });
+    expect(result.rows).toEqual([{ n: 0 }]);
+  });
 });
