@@ -83,10 +83,13 @@ export async function readChangePage(
   let stepMs = 1;
   let heldUpTo: string | null = null;
   for (;;) {
-    const page = await selectChanges(pool, names, range, after);
-    if (page.length >= range.limit || waitedMs >= waitMs) return page.map(toRowChange);
+    // Held rows first, then the page: a row held at the first look and released since is in the page, so a read
+    // never misses a change that was committed before it began (unless it gave up waiting).
     const held = await heldChangesUpTo(pool, names, range, after, heldUpTo);
-    if (held === null) return page.map(toRowChange);
+    const page = await selectChanges(pool, names, range, after);
+    if (held === null || page.length >= range.limit || waitedMs >= waitMs) {
+      return page.map(toRowChange);
+    }
     // Wait only for the changes held at the first look; later commits do not extend the wait.
     heldUpTo ??= held;
     await sleep(stepMs);
