@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ApiKeyStore, CommitSignal, NamedSubscriptionStore, Storage } from '@aevon/core';
 import { AevonError } from '@aevon/core';
+import type { AggregateStore } from '@aevon/ddl';
 import type { MeteringEngineOptions } from '@aevon/engine';
 import type { DatabaseConfig } from './config/config.js';
 
@@ -19,6 +20,8 @@ export interface OpenedStorage {
   readonly apiKeys: ApiKeyStore;
   /** Named subscriptions and their checkpoints (`/v1/subscriptions/{name}`). */
   readonly namedSubscriptions: NamedSubscriptionStore;
+  /** Typed event types, streams and aggregate tables (issue 6), next to the log in the same transactions. */
+  readonly aggregates: AggregateStore;
   /**
    * With `listen` on PostgreSQL: the signal that moves on every append committed by any process (LISTEN/NOTIFY), to
    * wake live subscriptions. Closing `storage` closes it. Absent on SQLite, which has one writing process.
@@ -78,7 +81,16 @@ async function openSqlite(database: DatabaseConfig): Promise<OpenedStorage> {
     const metering = sqlite.createSqliteMeteringStore(storage);
     const apiKeys = sqlite.createSqliteApiKeyStore(storage);
     const namedSubscriptions = sqlite.createSqliteNamedSubscriptionStore(storage);
-    return { engine: 'sqlite', location: path, storage, metering, apiKeys, namedSubscriptions };
+    const aggregates = sqlite.createSqliteAggregateStore(storage);
+    return {
+      engine: 'sqlite',
+      location: path,
+      storage,
+      metering,
+      apiKeys,
+      namedSubscriptions,
+      aggregates,
+    };
   } catch (error) {
     await storage.close();
     throw error;
@@ -101,10 +113,10 @@ async function openPostgres(
     const metering = await postgres.createPostgresMeteringStore(storage);
     const apiKeys = await postgres.createPostgresApiKeyStore(storage);
     const namedSubscriptions = await postgres.createPostgresNamedSubscriptionStore(storage);
+    const aggregates = await postgres.createPostgresAggregateStore(storage);
     const location = redactDsn(database.dsn);
-    if (options.listen !== true) {
-      return { engine: 'postgres', location, storage, metering, apiKeys, namedSubscriptions };
-    }
+    const stores = { metering, apiKeys, namedSubscriptions, aggregates };
+    if (options.listen !== true) return { engine: 'postgres', location, storage, ...stores };
     const listener = postgres.createPostgresAppendListener({
       connectionString: database.dsn,
       schema: storage.schema,
@@ -119,9 +131,7 @@ async function openPostgres(
       engine: 'postgres',
       location,
       storage: { ...storage, close },
-      metering,
-      apiKeys,
-      namedSubscriptions,
+      ...stores,
       appendWakeups: listener,
     };
   } catch (error) {

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RecordedEvent, SubscriptionMessage } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
 import { problemForError } from '../http/error-handler.js';
+import type { OpenSubscriptions } from './open-subscriptions.js';
 import { createOpenSubscriptions, subscriptionRequestOf } from './open-subscriptions.js';
 import { registerWebSocketSubscriptionRoutes } from './subscriptions-ws.js';
 
@@ -40,7 +41,7 @@ export function registerSubscriptionRoutes(
   app: FastifyInstance,
   engine: MeteringEngine,
   options: SubscriptionRoutesOptions,
-): void {
+): OpenSubscriptions {
   const openSubscriptions = createOpenSubscriptions(options.subscribersMax);
   app.addHook('preClose', async () => openSubscriptions.abortAll());
   const admit = async (
@@ -50,7 +51,7 @@ export function registerSubscriptionRoutes(
   ): Promise<void> => {
     const place = openSubscriptions.reserve();
     try {
-      await serveSubscription(request, reply, place.controller, open);
+      await serveSse(request, reply, place.controller, { open, format: formatMessage });
     } finally {
       place.release();
     }
@@ -92,20 +93,33 @@ export function registerSubscriptionRoutes(
       });
     },
   );
+  return openSubscriptions;
 }
 
-function lastEventIdOf(request: FastifyRequest): string | undefined {
+/** The `Last-Event-ID` header of a resuming SSE client, or undefined. */
+export function lastEventIdOf(request: FastifyRequest): string | undefined {
   const lastEventId = request.headers['last-event-id'];
   return typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined;
 }
 
-async function serveSubscription(
+/** How an SSE endpoint opens its messages and writes each as a frame. */
+export interface SseSource<T> {
+  readonly open: (signal: AbortSignal) => Promise<AsyncIterable<T>>;
+  readonly format: (message: T) => string;
+}
+
+/**
+ * Serves messages as Server-Sent Events until the client goes or `controller` aborts: opened first, so that a bad
+ * request is answered with a problem; then each message is written as `format` makes it, waiting for `drain` when the
+ * client reads slowly; an error after the start travels as a last `error` frame.
+ */
+export async function serveSse<T>(
   request: FastifyRequest,
   reply: FastifyReply,
   controller: AbortController,
-  open: (signal: AbortSignal) => Promise<AsyncIterable<SubscriptionMessage>>,
+  source: SseSource<T>,
 ): Promise<void> {
-  const messages = await open(controller.signal);
+  const messages = await source.open(controller.signal);
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -121,7 +135,7 @@ async function serveSubscription(
   raw.write('retry: 1000\n: aevon subscription\n\n');
   raw.on('close', () => controller.abort());
   try {
-    await stream(messages, raw, controller.signal);
+    await stream(messages, raw, controller.signal, source.format);
   } catch (error) {
     if (!controller.signal.aborted) writeError(raw, request, error);
   } finally {
@@ -129,14 +143,15 @@ async function serveSubscription(
   }
 }
 
-async function stream(
-  messages: AsyncIterable<SubscriptionMessage>,
+async function stream<T>(
+  messages: AsyncIterable<T>,
   raw: ServerResponse,
   signal: AbortSignal,
+  format: (message: T) => string,
 ): Promise<void> {
   for await (const message of messages) {
     if (signal.aborted) return;
-    if (raw.write(formatMessage(message))) continue;
+    if (raw.write(format(message))) continue;
     // A slow reader: stop pulling from the log until the socket drains (or the client goes).
     await once(raw, 'drain', { signal }).catch(() => undefined);
   }
