@@ -89,3 +89,4 @@ export type {
   Value,
 } from './store/aggregate-store.js';
 export { definitionsEventType, definitionsStream } from './store/aggregate-store.js';
+export * from './write/index.js';
