@@ -23,6 +23,11 @@ export interface OpenedStorage {
   /** Typed event types, streams and aggregate tables (issue 6), next to the log in the same transactions. */
   readonly aggregates: AggregateStore;
   /**
+   * Stops what the aggregate store runs besides the shared connection (SQLite's query process); call it before or
+   * after closing `storage`, which it leaves open.
+   */
+  readonly closeAggregates: () => Promise<void>;
+  /**
    * With `listen` on PostgreSQL: the signal that moves on every append committed by any process (LISTEN/NOTIFY), to
    * wake live subscriptions. Closing `storage` closes it. Absent on SQLite, which has one writing process.
    */
@@ -90,6 +95,7 @@ async function openSqlite(database: DatabaseConfig): Promise<OpenedStorage> {
       apiKeys,
       namedSubscriptions,
       aggregates,
+      closeAggregates: () => aggregates.close(),
     };
   } catch (error) {
     await storage.close();
@@ -115,7 +121,8 @@ async function openPostgres(
     const namedSubscriptions = await postgres.createPostgresNamedSubscriptionStore(storage);
     const aggregates = await postgres.createPostgresAggregateStore(storage);
     const location = redactDsn(database.dsn);
-    const stores = { metering, apiKeys, namedSubscriptions, aggregates };
+    const closeAggregates = async (): Promise<void> => undefined;
+    const stores = { metering, apiKeys, namedSubscriptions, aggregates, closeAggregates };
     if (options.listen !== true) return { engine: 'postgres', location, storage, ...stores };
     const listener = postgres.createPostgresAppendListener({
       connectionString: database.dsn,

@@ -20,7 +20,7 @@ import type {
   Upcasters,
   Value,
 } from '@aevon/ddl';
-import { coerceValue, columnType, formatDdl, validateEventInput } from '@aevon/ddl';
+import { coerceFromText, columnType, formatDdl, validateEventInput } from '@aevon/ddl';
 import type {
   AggregateChangeMessage,
   AggregateChangeRequest,
@@ -296,10 +296,7 @@ export function describeDefinitions(state: DefinitionsState): DefinitionsView {
   };
 }
 
-/**
- * A key given as text, in its canonical form: tried as the text itself (varchar, uuid, date, bigint as a decimal),
- * then as the JSON value it spells (`1` → 1, `true` → true), so that `/aggregates/account/1` finds the serial key 1.
- */
+/** A key given as text (a path segment), read as PostgreSQL reads a string constant of the key's type. */
 function coerceKey(
   state: DefinitionsState,
   aggregate: AggregateDefinition,
@@ -308,26 +305,12 @@ function coerceKey(
 ): Value {
   const column = aggregate.columns.find((candidate) => candidate.primaryKey === true);
   assert(column !== undefined, 'a checked aggregate has a primary key');
-  const type = columnType(state.catalog, aggregate.name, column);
-  const asText = coerceValue(type, keyText);
-  if (asText.ok) return asText.value;
-  const json = parseJsonScalar(keyText);
-  if (json !== undefined) {
-    const asJson = coerceValue(type, json);
-    if (asJson.ok) return asJson.value;
-  }
+  const coerced = coerceFromText(columnType(state.catalog, aggregate.name, column), keyText);
+  if (coerced.ok) return coerced.value;
   throw new AevonError('AEV_REQUEST_INVALID', {
-    reason: `not a key of ${aggregate.name} (${column.name}): ${asText.reason}`,
+    reason: `not a key of ${aggregate.name} (${column.name}): ${coerced.reason}`,
     field,
   });
-}
-
-function parseJsonScalar(text: string): number | boolean | undefined {
-  if (text === 'true') return true;
-  if (text === 'false') return false;
-  if (!/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) return undefined;
-  const value = Number(text);
-  return Number.isFinite(value) ? value : undefined;
 }
 
 function notFound(resource: string): AevonError<'AEV_NOT_FOUND'> {

@@ -56,6 +56,7 @@ export async function runMigrate(
     );
     return exitCodes.ok;
   } finally {
+    await opened.closeAggregates();
     await opened.storage.close();
   }
 }

@@ -127,7 +127,7 @@ async function startEngine(
       ...context,
       ...migrations,
     });
-    const engine = createMeteringEngine({
+    const metering = createMeteringEngine({
       store,
       metering: opened.metering,
       namedSubscriptions: opened.namedSubscriptions,
@@ -142,8 +142,17 @@ async function startEngine(
         ...(opened.appendWakeups === undefined ? [] : [opened.appendWakeups]),
       ],
     });
-    return { engine, apiKeys: opened.apiKeys, definitions };
+    // Closing the engine closes the database; the aggregate store's own resources go with it.
+    const close = async (): Promise<void> => {
+      try {
+        await metering.close();
+      } finally {
+        await opened.closeAggregates();
+      }
+    };
+    return { engine: { ...metering, close }, apiKeys: opened.apiKeys, definitions };
   } catch (error) {
+    await opened.closeAggregates().catch(() => undefined);
     await opened.storage.close().catch(() => undefined);
     throw error;
   }

@@ -57,6 +57,7 @@ export async function runSql(
     }
     return exitCodes.ok;
   } finally {
+    await opened.closeAggregates();
     await opened.storage.close();
   }
 }
