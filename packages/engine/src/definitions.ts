@@ -20,7 +20,14 @@ import type {
   Upcasters,
   Value,
 } from '@aevon/ddl';
-import { coerceFromText, columnType, formatDdl, validateEventInput } from '@aevon/ddl';
+import {
+  applyDefinitionsChange,
+  coerceFromText,
+  columnType,
+  formatDdl,
+  upcastersNeeded,
+  validateEventInput,
+} from '@aevon/ddl';
 import type {
   AggregateChangeMessage,
   AggregateChangeRequest,
@@ -202,6 +209,7 @@ export async function createDefinitionsEngine(
     applyDdl,
     migrate: async (files, onApplied) => {
       const pending = pendingMigrations(files, (await reload()).migrations);
+      checkMigrations(state, pending, upcasters);
       for (const file of pending) {
         const migration = { name: file.name, checksum: file.checksum };
         const result = await applyDdl(file.ddl, { migration }).catch((error: unknown) => {
@@ -311,6 +319,38 @@ function coerceKey(
     reason: `not a key of ${aggregate.name} (${column.name}): ${coerced.reason}`,
     field,
   });
+}
+
+/**
+ * Checks the pending migrations in order before any is applied: each file's DDL against the definitions the ones
+ * before it leave, and each step that old events cannot take by the default rule against the upcasters given.
+ * @throws AEV_MIGRATION_INVALID naming the file (its DDL's line and column, or the upcaster it needs).
+ */
+function checkMigrations(
+  start: DefinitionsState,
+  pending: readonly MigrationFile[],
+  upcasters: Upcasters,
+): void {
+  let state = start;
+  for (const file of pending) {
+    const migration = { name: file.name, checksum: file.checksum };
+    let applied: ReturnType<typeof applyDefinitionsChange>;
+    try {
+      applied = applyDefinitionsChange(state, { ddl: file.ddl, migration });
+    } catch (error) {
+      throw inFile(error, file);
+    }
+    for (const { eventType, fromVersion } of upcastersNeeded(state, applied.changes)) {
+      if (upcasters.get(eventType)?.has(fromVersion) === true) continue;
+      throw new AevonError('AEV_MIGRATION_INVALID', {
+        reason:
+          `${file.name}.sql: old ${eventType} events do not read as version ${fromVersion + 1}; ` +
+          `export an upcaster from ${file.name}.upcast.mjs: { ${eventType}: { ${fromVersion}: (data) => ... } }`,
+        file: file.file,
+      });
+    }
+    state = applied.state;
+  }
 }
 
 function notFound(resource: string): AevonError<'AEV_NOT_FOUND'> {
