@@ -3,7 +3,7 @@
  * same UUID at every replay of the same event. Pure TypeScript: `@aevon/ddl` runs in browsers too.
  */
 
-/** The namespace of Aevon's derived UUIDs (itself a version 5 UUID of the URL namespace and "aevon:ddl"). */
+/** The namespace of Aevon's derived UUIDs: a fixed constant; changing it changes every derived default. */
 const namespace = '6f4ad1c4-5f0e-5b6c-9d7e-2a1b0c3d4e5f';
 
 /** A version 5 UUID of `name` in Aevon's namespace: deterministic, lower case. */
