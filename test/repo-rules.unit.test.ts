@@ -12,7 +12,8 @@ const allowed: Record<string, readonly string[]> = {
   '@aevon/core': [],
   // The data definition language: parser, model and checks; pure, like core.
   '@aevon/ddl': ['@aevon/core'],
-  '@aevon/sqlite': ['@aevon/core'],
+  // Storage engines run the aggregate store, which needs the DDL's pure write functions.
+  '@aevon/sqlite': ['@aevon/core', '@aevon/ddl'],
   '@aevon/postgres': ['@aevon/core'],
   '@aevon/conformance': ['@aevon/core'],
   '@aevon/engine': ['@aevon/core', '@aevon/ddl'],

@@ -20,3 +20,15 @@ export {
   createSqliteNamedSubscriptionStore,
   sqliteNamedSubscriptionMigrations,
 } from './named-subscriptions/sqlite-named-subscription-store.js';
+export type {
+  SqliteAggregateStore,
+  SqliteAggregateStoreOptions,
+} from './aggregates/sqlite-aggregate-store.js';
+export {
+  changesPageMax,
+  createSqliteAggregateStore,
+  replayPageEventsMax,
+  sqlQueueMaxDefault,
+  sqliteAggregateMigrations,
+} from './aggregates/sqlite-aggregate-store.js';
+export { deniedSqlFunctions, sqlParamsMax, sqlTextLengthMax } from './aggregates/sql-guard.js';

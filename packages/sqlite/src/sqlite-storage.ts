@@ -66,6 +66,13 @@ export interface SqliteStorage extends Storage {
    * @throws AEV_STORAGE_UNAVAILABLE after {@link Storage.close}; whatever `fn` or the driver throws otherwise.
    */
   transaction<T>(fn: () => T): T;
+  /**
+   * Appends one batch inside the transaction the caller holds on {@link SqliteStorage.database} (see
+   * {@link SqliteStorage.transaction}), through the same statements as {@link Storage.appendBatches}: for modules
+   * that write an event and their own tables atomically (the aggregate store). Returns the batch's outcome; a failed
+   * expectation or a stored id writes nothing of the batch, and the caller decides whether to roll back.
+   */
+  appendWithin(batch: AppendBatch): AppendOutcome;
 }
 
 /**
@@ -144,6 +151,14 @@ class SqliteStorageEngine implements SqliteStorage {
   transaction<T>(fn: () => T): T {
     this.#ensureOpen();
     return this.database.transaction(fn).immediate();
+  }
+
+  appendWithin(batch: AppendBatch): AppendOutcome {
+    this.#ensureOpen();
+    assert(this.database.inTransaction, "appendWithin runs inside the caller's transaction");
+    const [outcome] = this.#writer.writeAll([batch]);
+    assert(outcome !== undefined, 'one batch gives one outcome');
+    return outcome;
   }
 
   async appendBatches(batches: readonly AppendBatch[]): Promise<readonly AppendOutcome[]> {
