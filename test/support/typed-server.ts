@@ -9,12 +9,7 @@ import { createEventStore, createManualClock, createSeededRandom } from '@aevon/
 import type { AggregateStore } from '@aevon/ddl';
 import type { DefinitionsEngine, MeteringEngine } from '@aevon/engine';
 import { createDefinitionsEngine, createMeteringEngine } from '@aevon/engine';
-import {
-  createPostgresAggregateStore,
-  createPostgresMeteringStore,
-  createPostgresNamedSubscriptionStore,
-  createPostgresStorage,
-} from '@aevon/postgres';
+import * as postgres from '@aevon/postgres';
 import type { ServerOptions } from '@aevon/server';
 import { createServer } from '@aevon/server';
 import {
@@ -106,7 +101,7 @@ export function postgresTarget(prefix: string): TypedTarget {
       const { url, schema, drop } = await next();
       drops.push(drop);
       return async () => {
-        const storage = await createPostgresStorage({
+        const storage = await postgres.createPostgresStorage({
           connectionString: url,
           schema,
           migrate: true,
@@ -114,9 +109,9 @@ export function postgresTarget(prefix: string): TypedTarget {
         });
         return {
           storage,
-          metering: await createPostgresMeteringStore(storage),
-          namedSubscriptions: await createPostgresNamedSubscriptionStore(storage),
-          aggregates: await createPostgresAggregateStore(storage),
+          metering: await postgres.createPostgresMeteringStore(storage),
+          namedSubscriptions: await postgres.createPostgresNamedSubscriptionStore(storage),
+          aggregates: await postgres.createPostgresAggregateStore(storage),
           closeAggregates: async () => undefined,
           drop,
         };
@@ -187,7 +182,12 @@ async function serverOn(stores: Stores, options: TypedServerOptions): Promise<Ty
     store,
     clock,
     close: async () => {
-      await app.close();
+      // fetch may hold a connection it never sent a request on, which Node keeps until its headers timeout: once
+      // every stream had time to end, drop what is left (as test/support/sqlite-seed-engine.ts does).
+      const closing = app.close();
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 500))]);
+      app.server.closeAllConnections();
+      await closing;
       await engine.close();
       await stores.closeAggregates();
     },

@@ -139,15 +139,19 @@ describe.each(targets)('definitions migrations on $name', (target) => {
     expect((await server.definitions.describe()).version).toBe(1);
   });
 
-  it('names the file and line of DDL that does not check', async () => {
+  it('names the file and line of DDL that does not check, and applies none of the pending files', async () => {
     writeFileSync(join(dir, '0002_bad.sql'), '\nALTER AGGREGATE nope ADD COLUMN x text;');
     await expect(migrate()).rejects.toMatchObject({
       code: 'AEV_MIGRATION_INVALID',
-      details: { reason: expect.stringMatching(/^0002_bad\.sql:2/) },
+      details: {
+        reason: expect.stringMatching(/^0002_bad\.sql:2/),
+        file: join(dir, '0002_bad.sql'),
+      },
     });
-    expect((await server.definitions.describe()).migrations.map((m) => m.name)).toEqual([
-      '0001_eventd_seed',
-    ]);
+    // Every pending file is checked before the first is applied: 0001 waits for the folder to be fixed.
+    expect((await server.definitions.describe()).version).toBe(0);
+    rmSync(join(dir, '0002_bad.sql'));
+    expect((await migrate()).map((file) => file.name)).toEqual(['0001_eventd_seed']);
   });
 
   it('needs an upcaster for an incompatible step, and runs it when a table is rebuilt', async () => {

@@ -39,7 +39,7 @@ describe.each(targets)('typed events over HTTP on $name', (target) => {
   const countOf = async (table: string): Promise<number> => {
     const response = await sql(`SELECT count(*) AS n FROM ${table}`);
     expect(response.statusCode).toBe(200);
-    return Number((response.json() as { rows: { n: unknown }[] }).rows[0]?.n);
+    return Number(response.json<{ rows: { n: unknown }[] }>().rows[0]?.n);
   };
   const write = async (
     eventType: string,

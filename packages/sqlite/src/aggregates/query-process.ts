@@ -38,6 +38,9 @@ export const sqlRetryAfterMs = 1000;
  * the query process, which runs the same code as text (see {@link queryProcessSource}).
  */
 export function replaceViews(db: Database, statements: readonly string[]): void {
+  // A read of main's schema first: the connection then notices that another one rebuilt a table, and `SELECT *`
+  // below expands to the new columns (parsing a CREATE VIEW alone uses the schema it had cached).
+  db.prepare('SELECT count(*) FROM main.sqlite_master').get();
   const views = db
     .prepare<[], string>("SELECT name FROM sqlite_temp_schema WHERE type = 'view'")
     .pluck()
@@ -65,6 +68,8 @@ process.on('message', (job) => {
     if (job.views.version !== viewsVersion) {
       db.pragma('query_only = OFF');
       try {
+        // Reload main's schema first (see replaceViews).
+        db.prepare('SELECT count(*) FROM main.sqlite_master').get();
         const names = db.prepare("SELECT name FROM sqlite_temp_schema WHERE type = 'view'").pluck().all();
         for (const name of names) db.exec('DROP VIEW temp."' + name.replace(/"/g, '""') + '"');
         for (const statement of job.views.statements) db.exec(statement);
