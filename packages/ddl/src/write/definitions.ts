@@ -211,7 +211,10 @@ export function foldDefinitions(events: readonly RecordedEvent[]): DefinitionsSt
     );
     state = applyDefinitionsChange(state, {
       ddl: data.ddl,
-      ...(data.migration === undefined ? {} : { migration: data.migration }),
+      // An event written by JSON may carry `"migration": null` for none.
+      ...(data.migration === undefined || data.migration === null
+        ? {}
+        : { migration: data.migration }),
       position: event.position,
       recordedAt: event.recordedAt,
     }).state;

@@ -6,7 +6,7 @@ import { storageType } from '../data-type.js';
 import type { AggregateDefinition } from '../model.js';
 import type { Row, Value } from '../store/aggregate-store.js';
 import { columnDefaultUuid } from './uuid.js';
-import { evaluateDefault } from './values.js';
+import { evaluateDefault, own, put } from './values.js';
 
 /** One change a typed event makes to an aggregate table, in the order they apply. */
 export type RowOperation =
@@ -70,7 +70,7 @@ export function planRowChanges(
     const linked = definition.fields.filter((f) => f.link?.aggregate === name);
     const set: Record<string, Value> = {};
     for (const field of linked) {
-      if (field.link?.kind === 'updates') set[field.link.column] = data[field.name] ?? null;
+      if (field.link?.kind === 'updates') put(set, field.link.column, own(data, field.name));
     }
     const primaryKey = aggregate.columns.find((c) => c.primaryKey === true);
     assert(primaryKey !== undefined, `aggregate "${name}" has no primary key`);
@@ -79,7 +79,7 @@ export function planRowChanges(
     for (const field of linked) {
       const link = field.link;
       if (link === undefined || link.kind === 'updates') continue;
-      const value = data[field.name] ?? null;
+      const value = own(data, field.name);
       if (link.kind === 'creates') {
         operations.push({
           kind: 'insert',
@@ -121,19 +121,20 @@ function insertRow(
   const row: Record<string, Value> = {};
   for (const column of aggregate.columns) {
     if (column.name === keyColumn) {
-      row[column.name] = key;
+      put(row, column.name, key);
       continue;
     }
-    const value = set[column.name] ?? null;
+    const value = own(set, column.name);
     if (value !== null || column.default === undefined) {
-      row[column.name] = value;
+      put(row, column.name, value);
       continue;
     }
     const type = storageType(columnType(catalog, aggregate.name, column));
-    row[column.name] = evaluateDefault(type, column.default, {
+    const defaulted = evaluateDefault(type, column.default, {
       now: context.recordedAt,
       uuid: () => columnDefaultUuid(context.eventId, aggregate.name, column.name),
     });
+    put(row, column.name, defaulted);
   }
   return row;
 }
@@ -145,7 +146,7 @@ export function rowProblems(
 ): readonly { column: string; reason: string }[] {
   const problems: { column: string; reason: string }[] = [];
   for (const column of aggregate.columns) {
-    if (isNotNull(column) && (row[column.name] ?? null) === null) {
+    if (isNotNull(column) && own(row, column.name) === null) {
       problems.push({
         column: column.name,
         reason: `${aggregate.name}.${column.name} must not be null`,
@@ -163,7 +164,7 @@ export function foreignKeys(
   const keys: { column: string; aggregate: string; target: string; value: Value }[] = [];
   for (const column of aggregate.columns) {
     const ref = column.references;
-    const value = row[column.name] ?? null;
+    const value = own(row, column.name);
     if (ref === undefined || value === null) continue;
     keys.push({ column: column.name, aggregate: ref.aggregate, target: ref.column, value });
   }

@@ -390,3 +390,25 @@ describe('upcastEventData', () => {
     );
   });
 });
+
+describe('names that Object.prototype also has', () => {
+  const state = define(`
+    CREATE AGGREGATE "toString" (id integer PRIMARY KEY, "constructor" text NOT NULL, "__proto__" text);
+    CREATE EVENT_TYPE e ("__proto__" creates "toString"(id), "constructor" updates "toString"("constructor"));
+  `);
+  it('are plain own columns and fields, never Object.prototype', () => {
+    const data = JSON.parse('{"__proto__": 1, "constructor": null}') as Row;
+    const operations = planRowChanges(state.catalog, 'e', data, context);
+    const insert = operations[0];
+    expect(insert?.kind).toBe('insert');
+    if (insert?.kind !== 'insert') return;
+    expect(Object.keys(insert.row)).toEqual(['id', 'constructor', '__proto__']);
+    expect(insert.row.__proto__).toBeNull();
+    expect(Object.getPrototypeOf(insert.row)).toBe(Object.prototype);
+    expect(rowProblems(aggregate(state, 'toString'), insert.row)).toEqual([
+      { column: 'constructor', reason: 'toString.constructor must not be null' },
+    ]);
+    expect(rowProblems(aggregate(state, 'toString'), { id: 1 })).toHaveLength(1);
+    expect(upcastEventData(state, new Map(), 'e', 1, data, context.recordedAt)).toEqual(data);
+  });
+});

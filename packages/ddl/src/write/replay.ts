@@ -1,4 +1,4 @@
-import { AevonError, AssertionError } from '@aevon/core';
+import { AevonError, AssertionError, assert } from '@aevon/core';
 import type { RecordedEvent } from '@aevon/core';
 import type { Catalog } from '../catalog.js';
 import type { AggregateDefinition } from '../model.js';
@@ -6,7 +6,7 @@ import type { DefinitionsState, Row, Upcasters, Value } from '../store/aggregate
 import { foreignKeys, planRowChanges, rowProblems } from './plan-rows.js';
 import type { RowOperation } from './plan-rows.js';
 import { upcastEventData } from './upcast.js';
-import { keyJson, valueText } from './values.js';
+import { keyJson, own, valueText } from './values.js';
 import { sameValue } from './validate-event.js';
 
 /** Aggregate tables in memory: aggregate name → canonical key JSON ({@link keyJson}) → row. */
@@ -25,6 +25,188 @@ export type RowOperationsOutcome =
   | { readonly ok: true; readonly changes: readonly AppliedRowChange[] }
   | { readonly ok: false; readonly conflict: AevonError<'AEV_AGGREGATE_CONFLICT'> };
 
+type Conflict = AevonError<'AEV_AGGREGATE_CONFLICT'>;
+
+/**
+ * The rows one event writes, over the tables as they were: reads see the staged rows first, and nothing reaches the
+ * tables until {@link RowStaging.commit}, so that an event that fails half-way changes nothing.
+ */
+class RowStaging {
+  private readonly staged = new Map<string, Map<string, Row>>();
+
+  constructor(
+    private readonly tables: RowTables,
+    readonly catalog: Catalog,
+  ) {}
+
+  definition(name: string): AggregateDefinition {
+    const definition = this.catalog.aggregates.get(name);
+    assert(definition !== undefined, `aggregate "${name}" is not defined`);
+    return definition;
+  }
+
+  keyColumn(name: string): string {
+    const column = this.definition(name).columns.find((c) => c.primaryKey === true);
+    assert(column !== undefined, `aggregate "${name}" has no primary key`);
+    return column.name;
+  }
+
+  get(aggregate: string, key: string): Row | undefined {
+    return this.staged.get(aggregate)?.get(key) ?? this.tables.get(aggregate)?.get(key);
+  }
+
+  /** Every row of an aggregate, staged rows in place of the ones they replace. */
+  *entries(aggregate: string): Iterable<readonly [string, Row]> {
+    const staged = this.staged.get(aggregate);
+    for (const [key, row] of this.tables.get(aggregate) ?? []) yield [key, staged?.get(key) ?? row];
+    for (const [key, row] of staged ?? []) {
+      if (this.tables.get(aggregate)?.has(key) !== true) yield [key, row];
+    }
+  }
+
+  /** The row of `aggregate` whose `column` equals `value` (by key for the primary key), as [key, row]. */
+  find(aggregate: string, column: string, value: Value): readonly [string, Row] | undefined {
+    if (this.keyColumn(aggregate) === column) {
+      const key = keyJson(value);
+      const row = this.get(aggregate, key);
+      return row === undefined ? undefined : [key, row];
+    }
+    for (const entry of this.entries(aggregate)) {
+      if (sameValue(own(entry[1], column), value)) return entry;
+    }
+    return undefined;
+  }
+
+  set(aggregate: string, key: string, row: Row): void {
+    let rows = this.staged.get(aggregate);
+    if (rows === undefined) {
+      rows = new Map();
+      this.staged.set(aggregate, rows);
+    }
+    rows.set(key, row);
+  }
+
+  commit(): void {
+    for (const [aggregate, rows] of this.staged) {
+      let table = this.tables.get(aggregate);
+      if (table === undefined) {
+        table = new Map();
+        this.tables.set(aggregate, table);
+      }
+      for (const [key, row] of rows) table.set(key, row);
+    }
+    this.staged.clear();
+  }
+}
+
+function conflict(
+  aggregate: string,
+  column: string,
+  constraint: 'exists' | 'references' | 'unique' | 'not_null',
+  reason: string,
+): Conflict {
+  return new AevonError('AEV_AGGREGATE_CONFLICT', { aggregate, column, constraint, reason });
+}
+
+function missingRow(aggregate: string, column: string, value: Value): Conflict {
+  return conflict(
+    aggregate,
+    column,
+    'references',
+    `no ${aggregate} row has ${column} = ${valueText(value)}`,
+  );
+}
+
+/** The first constraint a new or changed row breaks, given the other rows: NOT NULL, REFERENCES, UNIQUE. */
+function rowConflict(
+  staging: RowStaging,
+  aggregate: string,
+  key: string,
+  row: Row,
+): Conflict | undefined {
+  const definition = staging.definition(aggregate);
+  const problem = rowProblems(definition, row)[0];
+  if (problem !== undefined) return conflict(aggregate, problem.column, 'not_null', problem.reason);
+  for (const fk of foreignKeys(definition, row)) {
+    // A row may reference itself (a tree's root): it counts as existing.
+    const itself = fk.aggregate === aggregate && sameValue(own(row, fk.target), fk.value);
+    if (!itself && staging.find(fk.aggregate, fk.target, fk.value) === undefined) {
+      return conflict(
+        aggregate,
+        fk.column,
+        'references',
+        `${aggregate}.${fk.column} names ${fk.aggregate} ${fk.target} = ${valueText(fk.value)}, ` +
+          'which does not exist',
+      );
+    }
+  }
+  for (const column of definition.columns) {
+    const value = own(row, column.name);
+    if (column.unique !== true || value === null) continue;
+    for (const [otherKey, other] of staging.entries(aggregate)) {
+      if (otherKey === key || !sameValue(own(other, column.name), value)) continue;
+      return conflict(
+        aggregate,
+        column.name,
+        'unique',
+        `${aggregate}.${column.name} = ${valueText(value)} is taken`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/** Applies one operation to the staging, recording its change; a conflict leaves the staging as it was. */
+function applyOne(
+  staging: RowStaging,
+  operation: RowOperation,
+  changes: AppliedRowChange[],
+): Conflict | undefined {
+  const { aggregate } = operation;
+  if (operation.kind === 'require') {
+    const found = staging.find(aggregate, operation.column, operation.value);
+    return found === undefined
+      ? missingRow(aggregate, operation.column, operation.value)
+      : undefined;
+  }
+  const keyColumn = staging.keyColumn(aggregate);
+  if (operation.kind === 'insert') {
+    const key = keyJson(operation.key);
+    if (operation.key === null) {
+      return conflict(
+        aggregate,
+        keyColumn,
+        'not_null',
+        `${aggregate}.${keyColumn} must not be null`,
+      );
+    }
+    if (staging.get(aggregate, key) !== undefined) {
+      const reason = `${aggregate} ${keyColumn} = ${valueText(operation.key)} exists already`;
+      return conflict(aggregate, keyColumn, 'exists', reason);
+    }
+    const failed = rowConflict(staging, aggregate, key, operation.row);
+    if (failed !== undefined) return failed;
+    staging.set(aggregate, key, operation.row);
+    changes.push({
+      aggregate,
+      key: operation.key,
+      operation: 'insert',
+      before: null,
+      after: operation.row,
+    });
+    return undefined;
+  }
+  const found = staging.find(aggregate, operation.column, operation.value);
+  if (found === undefined) return missingRow(aggregate, operation.column, operation.value);
+  const [key, before] = found;
+  const after = { ...before, ...operation.set };
+  const failed = rowConflict(staging, aggregate, key, after);
+  if (failed !== undefined) return failed;
+  staging.set(aggregate, key, after);
+  changes.push({ aggregate, key: own(after, keyColumn), operation: 'update', before, after });
+  return undefined;
+}
+
 /**
  * Applies the operations of one event to in-memory tables, all or nothing, with the conflict rules every store
  * follows: `insert` of a taken key → `exists`; `require` or `update` of a missing row, or a REFERENCES column naming a
@@ -36,147 +218,13 @@ export function applyRowOperations(
   operations: readonly RowOperation[],
   catalog: Catalog,
 ): RowOperationsOutcome {
-  // Staged rows by aggregate; committed only when every operation passes.
-  const staged = new Map<string, Map<string, Row>>();
+  const staging = new RowStaging(tables, catalog);
   const changes: AppliedRowChange[] = [];
-  const rowsOf = (aggregate: string): Map<string, Row> => {
-    let rows = staged.get(aggregate);
-    if (rows === undefined) {
-      rows = new Map(tables.get(aggregate) ?? []);
-      staged.set(aggregate, rows);
-    }
-    return rows;
-  };
-  const conflict = (
-    aggregate: string,
-    column: string,
-    constraint: 'exists' | 'references' | 'unique' | 'not_null',
-    reason: string,
-  ): RowOperationsOutcome => ({
-    ok: false,
-    conflict: new AevonError('AEV_AGGREGATE_CONFLICT', { aggregate, column, constraint, reason }),
-  });
-  const definitionOf = (name: string): AggregateDefinition => {
-    const definition = catalog.aggregates.get(name);
-    if (definition === undefined) throw new AssertionError(`aggregate "${name}" is not defined`);
-    return definition;
-  };
-  const find = (aggregate: string, column: string, value: Value): [string, Row] | undefined => {
-    const definition = definitionOf(aggregate);
-    const rows = rowsOf(aggregate);
-    if (definition.columns.find((c) => c.primaryKey === true)?.name === column) {
-      const key = keyJson(value);
-      const row = rows.get(key);
-      return row === undefined ? undefined : [key, row];
-    }
-    for (const entry of rows) if (sameValue(entry[1][column] ?? null, value)) return entry;
-    return undefined;
-  };
-  /** The first constraint a new or changed row breaks, given the other rows. */
-  const check = (
-    definition: AggregateDefinition,
-    key: string,
-    row: Row,
-  ): RowOperationsOutcome | undefined => {
-    const problem = rowProblems(definition, row)[0];
-    if (problem !== undefined)
-      return conflict(definition.name, problem.column, 'not_null', problem.reason);
-    for (const fk of foreignKeys(definition, row)) {
-      const target =
-        fk.aggregate === definition.name && sameValue(row[fk.target] ?? null, fk.value);
-      if (!target && find(fk.aggregate, fk.target, fk.value) === undefined) {
-        return conflict(
-          definition.name,
-          fk.column,
-          'references',
-          `${definition.name}.${fk.column} names ${fk.aggregate} ${fk.target} = ${valueText(fk.value)}, which does not exist`,
-        );
-      }
-    }
-    for (const column of definition.columns) {
-      if (column.unique !== true) continue;
-      const value = row[column.name] ?? null;
-      if (value === null) continue;
-      for (const [otherKey, other] of rowsOf(definition.name)) {
-        if (otherKey !== key && sameValue(other[column.name] ?? null, value)) {
-          return conflict(
-            definition.name,
-            column.name,
-            'unique',
-            `${definition.name}.${column.name} = ${valueText(value)} is taken`,
-          );
-        }
-      }
-    }
-    return undefined;
-  };
   for (const operation of operations) {
-    const definition = definitionOf(operation.aggregate);
-    const rows = rowsOf(operation.aggregate);
-    if (operation.kind === 'require') {
-      if (find(operation.aggregate, operation.column, operation.value) === undefined) {
-        return conflict(
-          operation.aggregate,
-          operation.column,
-          'references',
-          `no ${operation.aggregate} row has ${operation.column} = ${valueText(operation.value)}`,
-        );
-      }
-    } else if (operation.kind === 'insert') {
-      const key = keyJson(operation.key);
-      const keyColumn = definition.columns.find((c) => c.primaryKey === true)?.name ?? '';
-      if (operation.key === null) {
-        return conflict(
-          operation.aggregate,
-          keyColumn,
-          'not_null',
-          `${operation.aggregate}.${keyColumn} must not be null`,
-        );
-      }
-      if (rows.has(key)) {
-        return conflict(
-          operation.aggregate,
-          keyColumn,
-          'exists',
-          `${operation.aggregate} ${keyColumn} = ${valueText(operation.key)} exists already`,
-        );
-      }
-      const failed = check(definition, key, operation.row);
-      if (failed !== undefined) return failed;
-      rows.set(key, operation.row);
-      changes.push({
-        aggregate: operation.aggregate,
-        key: operation.key,
-        operation: 'insert',
-        before: null,
-        after: operation.row,
-      });
-    } else {
-      const found = find(operation.aggregate, operation.column, operation.value);
-      if (found === undefined) {
-        return conflict(
-          operation.aggregate,
-          operation.column,
-          'references',
-          `no ${operation.aggregate} row has ${operation.column} = ${valueText(operation.value)}`,
-        );
-      }
-      const [key, before] = found;
-      const after = { ...before, ...operation.set };
-      const failed = check(definition, key, after);
-      if (failed !== undefined) return failed;
-      rows.set(key, after);
-      const keyColumn = definition.columns.find((c) => c.primaryKey === true)?.name ?? '';
-      changes.push({
-        aggregate: operation.aggregate,
-        key: after[keyColumn] ?? null,
-        operation: 'update',
-        before,
-        after,
-      });
-    }
+    const failed = applyOne(staging, operation, changes);
+    if (failed !== undefined) return { ok: false, conflict: failed };
   }
-  for (const [aggregate, rows] of staged) tables.set(aggregate, rows);
+  staging.commit();
   return { ok: true, changes };
 }
 

@@ -1,8 +1,9 @@
 import { AevonError } from '@aevon/core';
+import type { EventTypeDefinition } from '../model.js';
 import type { DefinitionsState, Row, Upcasters, Value } from '../store/aggregate-store.js';
 import { needsUpcaster } from './definitions.js';
 import { derivedUuid } from './uuid.js';
-import { coerceValue, evaluateDefault } from './values.js';
+import { coerceValue, evaluateDefault, own, put } from './values.js';
 
 /**
  * Reads the data of an event written at `fromVersion` of `eventType` as the current version: step by step, the
@@ -41,32 +42,47 @@ export function upcastEventData(
     if (needsUpcaster(from, to)) {
       throw invalid(`events of version ${version} need an upcaster to version ${version + 1}`);
     }
-    const next: Record<string, unknown> = {};
-    for (const field of to.fields) {
-      if (from.fields.some((f) => f.name === field.name))
-        next[field.name] = values[field.name] ?? null;
-      else if (field.default !== undefined && field.type !== undefined) {
-        const seed = `${eventType}\u0000${version}\u0000${field.name}\u0000${recordedAt}\u0000${JSON.stringify(values)}`;
-        next[field.name] = evaluateDefault(field.type, field.default, {
-          now: recordedAt,
-          uuid: () => derivedUuid(seed),
-        });
-      } else next[field.name] = null;
-    }
-    values = next;
+    values = defaultStep(from, to, values, `${eventType}\u0000${version}`, recordedAt);
   }
   const latest = versions[current - 1];
   if (latest === undefined) throw invalid(`version ${current} is missing`);
   const result: Record<string, Value> = {};
   for (const field of latest.fields) {
     if (field.type === undefined) throw invalid(`field "${field.name}" has no type`);
-    const coerced = coerceValue(field.type, values[field.name] ?? null);
+    const coerced = coerceValue(field.type, own(values, field.name));
     if (!coerced.ok) {
       throw invalid(
         `data of version ${fromVersion} read as version ${current}: "${field.name}" ${coerced.reason}`,
       );
     }
-    result[field.name] = coerced.value;
+    put(result, field.name, coerced.value);
   }
   return result;
+}
+
+/**
+ * One compatible step by the default rule: fields the next version dropped are removed, fields it added take their
+ * DEFAULT at `recordedAt` (gen_random_uuid() derived from `seed`, the data and the field), or null.
+ */
+function defaultStep(
+  from: EventTypeDefinition,
+  to: EventTypeDefinition,
+  values: Readonly<Record<string, unknown>>,
+  seed: string,
+  recordedAt: string,
+): Record<string, unknown> {
+  const next: Record<string, unknown> = {};
+  for (const field of to.fields) {
+    let value: unknown = null;
+    if (from.fields.some((f) => f.name === field.name)) value = own(values, field.name);
+    else if (field.default !== undefined && field.type !== undefined) {
+      const name = `${seed}\u0000${field.name}\u0000${recordedAt}\u0000${JSON.stringify(values)}`;
+      value = evaluateDefault(field.type, field.default, {
+        now: recordedAt,
+        uuid: () => derivedUuid(name),
+      });
+    }
+    put(next, field.name, value);
+  }
+  return next;
 }

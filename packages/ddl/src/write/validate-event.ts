@@ -1,11 +1,18 @@
-import { AevonError, defaultLimits, isPlainObject, isWellFormedText } from '@aevon/core';
-import { columnType, fieldType } from '../catalog.js';
+import { AevonError, assert, defaultLimits, isPlainObject, isWellFormedText } from '@aevon/core';
+import { fieldType } from '../catalog.js';
 import type { Catalog } from '../catalog.js';
 import { pathPlaceholders } from '../check-statement.js';
 import { isSerial } from '../data-type.js';
-import type { ColumnDefinition, DataType, FieldDefinition } from '../model.js';
+import type {
+  ColumnDefinition,
+  DataType,
+  EventTypeDefinition,
+  FieldDefinition,
+  StreamDefinition,
+} from '../model.js';
 import type { DefinitionsState, KeyToGenerate, Row, Value } from '../store/aggregate-store.js';
-import { coerceFromText, coerceValue, evaluateDefault, valueText } from './values.js';
+import { coerceFromText, coerceValue, evaluateDefault, own, valueText } from './values.js';
+import type { DefaultContext } from './values.js';
 
 /** A typed event as a client sends it: `POST /streams/{stream}/{pathValues...}` with `XEvent-Type` and a body. */
 export interface EventInput {
@@ -38,7 +45,41 @@ export interface ValidatedEvent {
  *   for the event type, `$body` for a body that is not an object, `$path` for path values).
  */
 export function validateEventInput(state: DefinitionsState, input: EventInput): ValidatedEvent {
-  const { catalog } = state;
+  const target = resolveTarget(state.catalog, input);
+  if (!isPlainObject(input.body)) throw target.invalid('$body', 'must be a JSON object');
+  const given = readBody(target, input.body);
+  readPath(target, given, input.pathValues);
+  const { data, keysToGenerate } = completeData(target, given, {
+    now: input.now,
+    uuid: input.randomUuid,
+  });
+  return {
+    stream: target.stream.name,
+    eventType: target.eventType.name,
+    schemaVersion: state.versions.get(`event_type:${target.eventType.name}`) ?? 1,
+    data,
+    keysToGenerate,
+  };
+}
+
+/** What an input is checked against, and how its errors read. */
+interface Target {
+  readonly catalog: Catalog;
+  readonly stream: StreamDefinition;
+  readonly eventType: EventTypeDefinition;
+  readonly fields: ReadonlyMap<string, FieldDefinition>;
+  readonly types: ReadonlyMap<string, DataType>;
+  readonly placeholders: readonly string[];
+  readonly invalid: (field: string, reason: string) => AevonError<'AEV_EVENT_DATA_INVALID'>;
+}
+
+/** Body and path values by field name, and the alias each field was sent under, if any. */
+interface Given {
+  readonly values: Map<string, Value>;
+  readonly aliasOf: Map<string, string>;
+}
+
+function resolveTarget(catalog: Catalog, input: EventInput): Target {
   const stream = catalog.streams.get(input.stream);
   if (stream === undefined) {
     throw new AevonError('AEV_NOT_FOUND', { resource: `stream definition "${input.stream}"` });
@@ -55,112 +96,133 @@ export function validateEventInput(state: DefinitionsState, input: EventInput): 
   if (!stream.eventTypes.includes(eventType.name)) {
     throw invalid('$type', `is not an event type of stream "${stream.name}"`);
   }
-  if (!isPlainObject(input.body)) throw invalid('$body', 'must be a JSON object');
-  const body = input.body;
-  const fields = new Map<string, FieldDefinition>(eventType.fields.map((f) => [f.name, f]));
-  const types = new Map<string, DataType>(
-    eventType.fields.map((f) => [f.name, fieldType(catalog, f)]),
-  );
-  const typeOf = (name: string): DataType => types.get(name) ?? { name: 'text' };
+  return {
+    catalog,
+    stream,
+    eventType,
+    fields: new Map(eventType.fields.map((f) => [f.name, f])),
+    types: new Map(eventType.fields.map((f) => [f.name, fieldType(catalog, f)])),
+    placeholders: pathPlaceholders(stream.path),
+    invalid,
+  };
+}
 
-  // Body values, by field; aliases resolved.
-  const given = new Map<string, Value>();
+function typeOf(target: Target, name: string): DataType {
+  const type = target.types.get(name);
+  assert(type !== undefined, `field "${name}" has no type`);
+  return type;
+}
+
+/** Coerces the body's fields (aliases resolved to their fields); unknown names are refused. */
+function readBody(target: Target, body: Readonly<Record<string, unknown>>): Given {
+  const { invalid } = target;
+  const values = new Map<string, Value>();
   const aliasOf = new Map<string, string>();
-  const aliases = aliasTable(eventType.fields, fields);
+  const aliases = aliasTable(target.eventType.fields, target.fields);
   for (const [key, raw] of Object.entries(body)) {
     let name = key;
-    if (!fields.has(key)) {
-      const target = aliases.get(key);
-      if (target === undefined)
-        throw invalid(key, `is not a field of event type "${eventType.name}"`);
-      if (target.length > 1) {
+    if (!target.fields.has(key)) {
+      const linked = aliases.get(key) ?? [];
+      if (linked.length === 0) {
+        throw invalid(key, `is not a field of event type "${target.eventType.name}"`);
+      }
+      if (linked.length > 1) {
         throw invalid(
           key,
-          `is ambiguous: fields ${target.map((t) => `"${t}"`).join(', ')} link it`,
+          `is ambiguous: fields ${linked.map((t) => `"${t}"`).join(', ')} link it`,
         );
       }
-      name = target[0] as string;
+      name = linked[0] ?? key;
       aliasOf.set(name, key);
     }
-    const coerced = coerceValue(typeOf(name), raw);
+    const coerced = coerceValue(typeOf(target, name), raw);
     if (!coerced.ok) throw invalid(key, coerced.reason);
-    const previous = given.get(name);
-    if (given.has(name) && !sameValue(previous ?? null, coerced.value)) {
+    if (values.has(name) && !sameValue(values.get(name) ?? null, coerced.value)) {
       throw invalid(name, `disagrees with "${aliasOf.get(name) ?? key}"`);
     }
-    given.set(name, coerced.value);
+    values.set(name, coerced.value);
   }
+  return { values, aliasOf };
+}
 
-  // Path values fill the path's fields in order.
-  const placeholders = pathPlaceholders(stream.path);
-  if (input.pathValues.length > placeholders.length) {
+/** Path values fill the path's `{field}` placeholders in order; they must agree with the body. */
+function readPath(target: Target, given: Given, pathValues: readonly string[]): void {
+  const { invalid, placeholders, stream } = target;
+  if (pathValues.length > placeholders.length) {
     throw invalid(
       '$path',
-      `has ${input.pathValues.length} value${input.pathValues.length === 1 ? '' : 's'}; ` +
+      `has ${pathValues.length} value${pathValues.length === 1 ? '' : 's'}; ` +
         `the path ${JSON.stringify(stream.path)} takes at most ${placeholders.length}`,
     );
   }
-  input.pathValues.forEach((text, i) => {
-    const name = placeholders[i] as string;
-    const coerced = coerceFromText(typeOf(name), text);
+  pathValues.forEach((text, i) => {
+    const name = placeholders[i];
+    assert(name !== undefined, 'a path value beyond the placeholders');
+    const coerced = coerceFromText(typeOf(target, name), text);
     if (!coerced.ok) throw invalid('$path', `{${name}} ${coerced.reason}`);
-    if (given.has(name) && !sameValue(given.get(name) ?? null, coerced.value)) {
+    const body = given.values.get(name);
+    if (body !== undefined && !sameValue(body, coerced.value)) {
       throw invalid(
         '$path',
-        `{${name}} is ${JSON.stringify(text)} but the body's "${aliasOf.get(name) ?? name}" is ` +
-          JSON.stringify(given.get(name)),
+        `{${name}} is ${JSON.stringify(text)} but the body's ` +
+          `"${given.aliasOf.get(name) ?? name}" is ${JSON.stringify(body)}`,
       );
     }
-    given.set(name, coerced.value);
+    given.values.set(name, coerced.value);
   });
+}
 
-  // Every field: given, defaulted, generated or null.
-  const data: Record<string, Value> = {};
+/** Every field: given, defaulted, left to the store's sequence, or null; then the presence rules. */
+function completeData(
+  target: Target,
+  given: Given,
+  context: DefaultContext,
+): { data: Row; keysToGenerate: KeyToGenerate[] } {
+  const entries: [string, Value][] = [];
   const keysToGenerate: KeyToGenerate[] = [];
-  const context = { now: input.now, uuid: input.randomUuid };
-  for (const field of eventType.fields) {
-    const type = typeOf(field.name);
-    let value: Value = given.get(field.name) ?? null;
+  for (const field of target.eventType.fields) {
+    const type = typeOf(target, field.name);
     const link = field.link;
-    if (value === null && !given.has(field.name) && field.default !== undefined) {
+    let value: Value = given.values.get(field.name) ?? null;
+    if (!given.values.has(field.name) && field.default !== undefined) {
       value = evaluateDefault(type, field.default, context);
     }
     if (value === null && link?.kind === 'creates') {
-      const column = linkedColumn(catalog, link.aggregate, link.column);
-      const declared = columnTypeOf(catalog, link.aggregate, column);
-      if (isSerial(declared)) {
+      const column = linkedColumn(target.catalog, link.aggregate, link.column);
+      if (column.type !== undefined && isSerial(column.type)) {
         keysToGenerate.push({ field: field.name, aggregate: link.aggregate, column: link.column });
         continue;
       }
       if (column.default === undefined) {
-        throw invalid(field.name, `is required: it is the key of the new ${link.aggregate} row`);
+        throw target.invalid(
+          field.name,
+          `is required: it is the key of the new ${link.aggregate} row`,
+        );
       }
       value = evaluateDefault(type, column.default, context);
     }
-    if (value === null) {
-      if (field.notNull === true) throw invalid(field.name, 'must not be null');
-      if (link?.kind === 'references') {
-        throw invalid(
-          field.name,
-          `is required: it names the ${link.aggregate} row (${link.aggregate}.${link.column})`,
-        );
-      }
-      if (placeholders.includes(field.name)) {
-        throw invalid(
-          field.name,
-          `is required: the stream path ${JSON.stringify(stream.path)} uses it`,
-        );
-      }
-    }
-    data[field.name] = value;
+    if (value === null) requireValue(target, field);
+    entries.push([field.name, value]);
   }
-  return {
-    stream: stream.name,
-    eventType: eventType.name,
-    schemaVersion: state.versions.get(`event_type:${eventType.name}`) ?? 1,
-    data,
-    keysToGenerate,
-  };
+  return { data: Object.fromEntries(entries), keysToGenerate };
+}
+
+/** Refuses null for a field that must have a value: NOT NULL, a `references` key, a stream path field. */
+function requireValue(target: Target, field: FieldDefinition): void {
+  const link = field.link;
+  if (field.notNull === true) throw target.invalid(field.name, 'must not be null');
+  if (link?.kind === 'references') {
+    throw target.invalid(
+      field.name,
+      `is required: it names the ${link.aggregate} row (${link.aggregate}.${link.column})`,
+    );
+  }
+  if (target.placeholders.includes(field.name)) {
+    throw target.invalid(
+      field.name,
+      `is required: the stream path ${JSON.stringify(target.stream.path)} uses it`,
+    );
+  }
 }
 
 /** `agg_col` → the fields linked to `agg(col)`, for names that are not fields themselves. */
@@ -181,12 +243,8 @@ function aliasTable(
 
 function linkedColumn(catalog: Catalog, aggregate: string, column: string): ColumnDefinition {
   const found = catalog.aggregates.get(aggregate)?.columns.find((c) => c.name === column);
-  if (found === undefined) throw new TypeError(`${aggregate}(${column}) is not in the catalog`);
+  assert(found !== undefined, `${aggregate}(${column}) is not in the catalog`);
   return found;
-}
-
-function columnTypeOf(catalog: Catalog, aggregate: string, column: ColumnDefinition): DataType {
-  return column.type ?? columnType(catalog, aggregate, column);
 }
 
 /** Whether two canonical values are the same value. */
@@ -208,7 +266,7 @@ export function streamIdFor(catalog: Catalog, stream: string, data: Row): string
   const invalid = (reason: string): AevonError<'AEV_EVENT_DATA_INVALID'> =>
     new AevonError('AEV_EVENT_DATA_INVALID', { stream, eventType: '', field: '$path', reason });
   const id = definition.path.replace(/\{([^}]*)\}/g, (_match, name: string) => {
-    const value = data[name] ?? null;
+    const value = own(data, name);
     if (value === null) throw invalid(`{${name}} has no value`);
     if (typeof value === 'object')
       throw invalid(`{${name}} must be a single value, not ${JSON.stringify(value)}`);

@@ -576,3 +576,16 @@ export function valueText(value: Value): string {
 export function keyJson(value: Value): string {
   return JSON.stringify(value);
 }
+
+/**
+ * A row's or event's value for a column or field name, null when absent. Only own properties count: a name such as
+ * `constructor` or `__proto__` (valid quoted identifiers) must not read `Object.prototype`.
+ */
+export function own(row: Readonly<Record<string, unknown>>, name: string): Value {
+  return Object.hasOwn(row, name) ? ((row[name] as Value | undefined) ?? null) : null;
+}
+
+/** Sets a row's or event's value as an own property, even for the name `__proto__`. */
+export function put(row: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+}

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDataType } from '../parser.js';
 import type { DefaultValue } from '../model.js';
@@ -309,5 +310,66 @@ describe('evaluateDefault', () => {
     expect(() =>
       evaluateDefault({ name: 'integer' }, { kind: 'function', name: 'now' }, context),
     ).toThrow(/DEFAULT does not fit type integer/);
+  });
+});
+
+describe('coerceValue properties', () => {
+  /** Rounds an exact decimal (units of 10^-scale) half away from zero to `to` fraction digits, as text. */
+  const model = (units: bigint, scale: number, to: number): string => {
+    const negative = units < 0n;
+    let magnitude = negative ? -units : units;
+    if (scale > to) {
+      const divisor = 10n ** BigInt(scale - to);
+      const remainder = magnitude % divisor;
+      magnitude /= divisor;
+      if (remainder * 2n >= divisor) magnitude += 1n;
+    } else magnitude *= 10n ** BigInt(to - scale);
+    const digits = magnitude.toString().padStart(to + 1, '0');
+    const text = to === 0 ? digits : `${digits.slice(0, -to)}.${digits.slice(-to)}`;
+    return negative && magnitude !== 0n ? `-${text}` : text;
+  };
+
+  it('rounds numeric(p,s) half away from zero and checks the precision, like exact arithmetic', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 6 }),
+        (units, inputScale, precision, wanted) => {
+          const scale = Math.min(wanted, precision);
+          const text = model(units, inputScale, inputScale);
+          const expected = model(units, inputScale, scale);
+          const integerDigits =
+            expected.replace('-', '').split('.')[0]?.replace(/^0+/, '').length ?? 0;
+          const result = coerceValue({ name: 'numeric', precision, scale }, text);
+          if (integerDigits > precision - scale) expect(result.ok).toBe(false);
+          else expect(result).toEqual({ ok: true, value: expected });
+        },
+      ),
+    );
+  });
+
+  it('normalizes timestamptz with any offset to the same UTC instant', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({
+          min: Date.parse('0002-01-01T00:00:00Z'),
+          max: Date.parse('9998-01-01T00:00:00Z'),
+        }),
+        fc.integer({ min: -23 * 60 - 59, max: 23 * 60 + 59 }),
+        (ms, offset) => {
+          const local = new Date(ms + offset * 60_000).toISOString().slice(0, 23);
+          const sign = offset < 0 ? '-' : '+';
+          const abs = Math.abs(offset);
+          const zone = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+          const expected = new Date(ms).toISOString().replace(/\.?0+Z$/, 'Z');
+          expect(coerceValue({ name: 'timestamptz' }, `${local}${zone}`)).toEqual({
+            ok: true,
+            value: expected,
+          });
+        },
+      ),
+    );
   });
 });
