@@ -304,6 +304,92 @@ export function aggregateStoreContract(
       });
     });
 
+    describe('values', () => {
+      it('keeps every type exactly: readRow and SQL give the canonical form the event holds', async () => {
+        await define(
+          store,
+          `CREATE AGGREGATE sample (
+             id bigint PRIMARY KEY, small smallint, big bigint, amount numeric(30,10), ratio double precision,
+             r real, flag boolean, label varchar(10), code char(4), body text, ref uuid, day date,
+             at timestamp, at_tz timestamptz(3), doc jsonb, tags text[], scores integer[]
+           );
+           CREATE EVENT_TYPE sample_written (
+             id creates sample(id), small updates sample(small), big updates sample(big),
+             amount updates sample(amount), ratio updates sample(ratio), r updates sample(r),
+             flag updates sample(flag), label updates sample(label), code updates sample(code),
+             body updates sample(body), ref updates sample(ref), day updates sample(day), at updates sample(at),
+             at_tz updates sample(at_tz), doc updates sample(doc), tags updates sample(tags),
+             scores updates sample(scores)
+           );
+           CREATE STREAM samples (path "/samples/{id}" event_types (sample_written))`,
+        );
+        const bodies = [
+          {
+            id: '9007199254740993',
+            small: -32768,
+            big: '-9223372036854775808',
+            amount: '12345678901234567890.0123456789',
+            ratio: 0.1,
+            r: 1.5,
+            flag: false,
+            label: 'ünïcødé',
+            code: 'ab',
+            body: 'quote \' and " and \\ and \n',
+            ref: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+            day: '2024-02-29',
+            at: '2024-02-29T23:59:59.123456',
+            at_tz: '2024-02-29T23:59:59.123Z',
+            doc: { nested: [1, 'two', null, { deep: true }], n: 1.25 },
+            tags: ['a', 'b,c', '"d"'],
+            scores: [1, -2, 3],
+          },
+          { id: 2, flag: true, doc: 'just a string', tags: [], scores: null },
+          { id: 3 },
+        ];
+        for (const body of bodies) {
+          const result = await store.appendTyped(
+            await typed(store, 'samples', 'sample_written', body),
+          );
+          const { id, ...rest } = result.event.data;
+          const row = await store.readRow('sample', id ?? null);
+          expect(row).toEqual({ id, ...rest });
+          const selected = await store.query({
+            sql: 'SELECT * FROM sample WHERE id = $1',
+            params: [id ?? null],
+            rowsMax: 10,
+            timeoutMs: 10_000,
+          });
+          expect(selected.rows).toEqual([row]);
+        }
+        const first = await store.readRow('sample', '9007199254740993');
+        expect(first).toMatchObject({
+          id: '9007199254740993',
+          big: '-9223372036854775808',
+          flag: false,
+          code: 'ab  ',
+          ref: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+          doc: { nested: [1, 'two', null, { deep: true }], n: 1.25 },
+        });
+        const columns = await store.query({
+          sql: 'SELECT id, amount, flag, at_tz, tags, code FROM sample WHERE id = $1',
+          params: [2],
+          rowsMax: 10,
+          timeoutMs: 10_000,
+        });
+        expect(columns.columns).toEqual([
+          { name: 'id', type: 'bigint' },
+          { name: 'amount', type: 'numeric(30,10)' },
+          { name: 'flag', type: 'boolean' },
+          { name: 'at_tz', type: 'timestamptz(3)' },
+          { name: 'tags', type: 'text[]' },
+          { name: 'code', type: 'char(4)' },
+        ]);
+        expect(columns.rows).toEqual([
+          { id: 2, amount: null, flag: true, at_tz: null, tags: [], code: null },
+        ]);
+      });
+    });
+
     describe('typed writes on the seed', () => {
       it('refuses the seed account_created as written: its typo leaves billing_contact.last_name null', async () => {
         await define(store, eventdExamples.join(';\n'));

@@ -1,0 +1,316 @@
+// Goal: what only the SQLite aggregate store does: the EXPLAIN-based SQL guard, the query process (a timeout kills
+// it, the next query starts another, a full queue refuses), `:memory:` queries in process, definitions shared by two
+// connections to one file, state that survives a reopen, and the commit signal subscriptions wake on.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AevonError } from '@aevon/core';
+import type { TypedWrite, Upcasters, Value } from '@aevon/ddl';
+import { validateEventInput } from '@aevon/ddl';
+import type { SqliteAggregateStore, SqliteStorage } from '@aevon/sqlite';
+import { createSqliteAggregateStore, createSqliteStorage } from '@aevon/sqlite';
+import {
+  seedAccountCreatedBody,
+  seedDdlFixed,
+} from '../../../../test/support/aggregate-store-contract.js';
+
+const recordedAt = '2026-01-02T03:04:05.678Z';
+const noUpcasters: Upcasters = new Map();
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function tempPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'aevon-sqlite-agg-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'aevon.db');
+}
+
+function open(
+  path: string,
+  sqlQueueMax?: number,
+): { storage: SqliteStorage; store: SqliteAggregateStore } {
+  const storage = createSqliteStorage({ path, synchronous: 'normal' });
+  const store = createSqliteAggregateStore(
+    storage,
+    sqlQueueMax === undefined ? {} : { sqlQueueMax },
+  );
+  cleanups.push(async () => {
+    await store.close();
+    await storage.close();
+  });
+  return { storage, store };
+}
+
+async function define(store: SqliteAggregateStore, ddl: string): Promise<void> {
+  await store.changeDefinitions({ ddl, eventId: randomUUID(), recordedAt, upcasters: noUpcasters });
+}
+
+async function write(
+  store: SqliteAggregateStore,
+  stream: string,
+  eventType: string,
+  body: unknown,
+): Promise<TypedWrite> {
+  const state = await store.loadDefinitions();
+  const validated = validateEventInput(state, {
+    stream,
+    eventType,
+    body,
+    pathValues: [],
+    now: recordedAt,
+    randomUuid: randomUUID,
+  });
+  return {
+    definitionsVersion: state.version,
+    ...validated,
+    expected: 'any',
+    id: randomUUID(),
+    metadata: {},
+    occurredAt: recordedAt,
+    recordedAt,
+    correlationId: null,
+    causationId: null,
+  };
+}
+
+async function seeded(path: string, accounts = 2): Promise<ReturnType<typeof open>> {
+  const opened = open(path);
+  await define(opened.store, seedDdlFixed);
+  for (let i = 0; i < accounts; i += 1) {
+    await opened.store.appendTyped(
+      await write(opened.store, 'account_events', 'account_created', seedAccountCreatedBody),
+    );
+  }
+  return opened;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string | null> {
+  return promise.then(
+    () => null,
+    (error: unknown) => (error instanceof AevonError ? error.code : `not coded: ${String(error)}`),
+  );
+}
+
+const query = (
+  store: SqliteAggregateStore,
+  sql: string,
+  params: Value[] = [],
+  timeoutMs = 10_000,
+) => store.query({ sql, params, rowsMax: 100, timeoutMs });
+
+describe('SQLite aggregate store: the SQL guard', () => {
+  it.each([
+    ['load_extension', "SELECT load_extension('/tmp/x.so')"],
+    ['a pragma function (virtual table)', "SELECT * FROM pragma_table_info('agg_account')"],
+    ['the temp schema', 'SELECT * FROM sqlite_temp_schema'],
+    ['the log by its schema name', 'SELECT * FROM main.events'],
+    ['the log in a subquery', 'SELECT (SELECT count(*) FROM events) AS n FROM account'],
+    ['the log in a CTE', 'WITH e AS (SELECT * FROM events) SELECT * FROM account, e'],
+    ['the change feed table', 'SELECT * FROM aggregate_changes'],
+    ['the key counters', 'SELECT * FROM aggregate_key_counters'],
+    ['the migrations table', 'SELECT * FROM schema_migrations'],
+    [
+      'a WITH that inserts',
+      'WITH x AS (SELECT 1) INSERT INTO agg_account (id, name, created_at) SELECT 9, 8, 7 FROM x',
+    ],
+    ['a comment hiding a DELETE', '/* SELECT */ DELETE FROM agg_account'],
+    ['VALUES', 'VALUES (1)'],
+    ['an anonymous parameter', 'SELECT * FROM account WHERE id = ?'],
+    ['a named parameter', 'SELECT * FROM account WHERE id = :id'],
+    ['an @ parameter', 'SELECT * FROM account WHERE id = @id'],
+    ['a $name parameter', 'SELECT * FROM account WHERE id = $id'],
+    ['$0', 'SELECT * FROM account WHERE id = $0'],
+    ['an unterminated string', "SELECT 'x FROM account"],
+    ['duplicate column names', 'SELECT id, id FROM account'],
+  ])('refuses %s', async (_label, sql) => {
+    const { store } = await seeded(tempPath());
+    expect(await codeOf(query(store, sql))).toBe('AEV_SQL_INVALID');
+    expect((await query(store, 'SELECT count(*) AS n FROM account')).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('reads aggregate tables by table name, through their indexes, with unions and comments', async () => {
+    const { store } = await seeded(tempPath());
+    expect((await query(store, 'SELECT id FROM agg_account ORDER BY id')).rows).toEqual([
+      { id: 1 },
+      { id: 2 },
+    ]);
+    await define(
+      store,
+      `CREATE AGGREGATE person (id integer PRIMARY KEY, email text UNIQUE);
+       CREATE EVENT_TYPE person_added (id creates person(id), email updates person(email));
+       CREATE STREAM people (path "/people/{id}" event_types (person_added))`,
+    );
+    await store.appendTyped(await write(store, 'people', 'person_added', { id: 7, email: 'a@x' }));
+    // Served by the UNIQUE index (its own root page).
+    expect((await query(store, 'SELECT email FROM person WHERE email = $1', ['a@x'])).rows).toEqual(
+      [{ email: 'a@x' }],
+    );
+    expect(
+      (
+        await query(
+          store,
+          `-- a comment first
+           SELECT id FROM account UNION SELECT id FROM person ORDER BY 1 /* trailing */;`,
+        )
+      ).rows,
+    ).toEqual([{ id: 1 }, { id: 2 }, { id: 7 }]);
+    // `$1` inside a literal or a quoted name is text, not a parameter.
+    expect((await query(store, `SELECT '$1' AS "$2" FROM account LIMIT 1`)).rows).toEqual([
+      { $2: '$1' },
+    ]);
+  });
+
+  it('an aggregate named like a storage table is queried by its table name; the name still means the log', async () => {
+    const { store } = await seeded(tempPath());
+    await define(
+      store,
+      `CREATE AGGREGATE events (id integer PRIMARY KEY, what text);
+       CREATE EVENT_TYPE thing_happened (id creates events(id), what updates events(what));
+       CREATE STREAM things (path "/things/{id}" event_types (thing_happened))`,
+    );
+    await store.appendTyped(await write(store, 'things', 'thing_happened', { id: 1, what: 'x' }));
+    expect((await query(store, 'SELECT * FROM agg_events')).rows).toEqual([{ id: 1, what: 'x' }]);
+    expect(await codeOf(query(store, 'SELECT * FROM events'))).toBe('AEV_SQL_INVALID');
+  });
+});
+
+describe('SQLite aggregate store: the query process', () => {
+  const heavy = `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100000000)
+                 SELECT count(*) AS c FROM n a, n b`;
+
+  it('kills a query at its timeout and answers the next one from a new process', async () => {
+    const { store } = await seeded(tempPath());
+    expect((await query(store, 'SELECT count(*) AS n FROM account')).rows).toEqual([{ n: 2 }]);
+    expect(await codeOf(query(store, heavy, [], 100))).toBe('AEV_SQL_TIMEOUT');
+    expect((await query(store, 'SELECT count(*) AS n FROM account')).rows).toEqual([{ n: 2 }]);
+    // Writes go on meanwhile, and the new process sees them.
+    await store.appendTyped(
+      await write(store, 'account_events', 'account_created', seedAccountCreatedBody),
+    );
+    expect((await query(store, 'SELECT count(*) AS n FROM account')).rows).toEqual([{ n: 3 }]);
+  });
+
+  it('queues queries one at a time and refuses beyond the queue with AEV_OVERLOADED', async () => {
+    const path = tempPath();
+    await seeded(path);
+    const { store: small } = open(path, 1);
+    const running = codeOf(query(small, heavy, [], 300));
+    const waiting = query(small, 'SELECT count(*) AS n FROM account', [], 5_000);
+    expect(await codeOf(query(small, 'SELECT 1 AS one FROM account'))).toBe('AEV_OVERLOADED');
+    expect(await running).toBe('AEV_SQL_TIMEOUT');
+    // The waiting query ran after the timeout, on the next process.
+    expect((await waiting).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('fails waiting queries when the store closes', async () => {
+    const { store } = await seeded(tempPath());
+    const running = codeOf(query(store, heavy, [], 60_000));
+    const waiting = codeOf(query(store, 'SELECT 1 AS one FROM account'));
+    await store.close();
+    expect(await running).toBe('AEV_STORAGE_UNAVAILABLE');
+    expect(await waiting).toBe('AEV_STORAGE_UNAVAILABLE');
+    expect(await codeOf(query(store, 'SELECT 1 AS one FROM account'))).toBe(
+      'AEV_STORAGE_UNAVAILABLE',
+    );
+  });
+});
+
+describe('SQLite aggregate store: :memory:', () => {
+  it('runs queries in process on the shared connection, and checks the timeout between rows', async () => {
+    const { store, storage } = await seeded(':memory:');
+    expect((await query(store, 'SELECT id, name FROM account ORDER BY id')).rows).toEqual([
+      { id: 1, name: 'test account' },
+      { id: 2, name: 'test account' },
+    ]);
+    const endless = store.query({
+      sql: 'WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT x FROM n',
+      params: [],
+      rowsMax: Number.MAX_SAFE_INTEGER,
+      timeoutMs: 50,
+    });
+    expect(await codeOf(endless)).toBe('AEV_SQL_TIMEOUT');
+    // The views the queries use do not disturb the log's own statements on the shared connection.
+    await store.appendTyped(
+      await write(store, 'account_events', 'account_created', seedAccountCreatedBody),
+    );
+    expect(await storage.headPosition()).toBe('00000000000000000004');
+    expect(await codeOf(query(store, 'SELECT * FROM events'))).toBe('AEV_SQL_INVALID');
+  });
+});
+
+describe('SQLite aggregate store: state', () => {
+  it('keeps definitions, tables, counters and changes across a reopen', async () => {
+    const path = tempPath();
+    const first = await seeded(path);
+    await first.store.close();
+    await first.storage.close();
+    const { store } = open(path);
+    expect((await store.loadDefinitions()).version).toBe(1);
+    expect((await store.readRow('account', 2))?.id).toBe(2);
+    const next = await store.appendTyped(
+      await write(store, 'account_events', 'account_created', seedAccountCreatedBody),
+    );
+    expect(next.created).toEqual({ id: 3, billing_id: 3 });
+    expect(await store.readChanges({ after: null, limit: 100 })).toHaveLength(6);
+  });
+
+  it('sees definitions another connection changed (the cache follows the definitions stream)', async () => {
+    const path = tempPath();
+    const a = await seeded(path);
+    const b = open(path);
+    expect((await b.store.loadDefinitions()).version).toBe(1);
+    await define(a.store, 'ALTER AGGREGATE account ADD COLUMN tier text');
+    expect((await b.store.loadDefinitions()).version).toBe(2);
+    expect((await query(b.store, 'SELECT tier FROM account ORDER BY id')).rows).toEqual([
+      { tier: null },
+      { tier: null },
+    ]);
+    // A write b validated at version 1 is refused after a's change.
+    const state = await a.store.loadDefinitions();
+    expect(state.version).toBe(2);
+  });
+
+  it('moves the commit signal after each committed write and definitions change only', async () => {
+    const { store } = await seeded(tempPath());
+    const before = store.commits.sequence();
+    let woken = 0;
+    const stop = store.commits.onCommit(() => {
+      woken += 1;
+    });
+    await store.appendTyped(
+      await write(store, 'account_events', 'account_created', seedAccountCreatedBody),
+    );
+    expect(store.commits.sequence()).toBe(before + 1);
+    const failing = await write(store, 'account_events', 'account_name_updated', {
+      id: 99,
+      name: 'x',
+    });
+    expect(await codeOf(store.appendTyped(failing))).toBe('AEV_AGGREGATE_CONFLICT');
+    expect(store.commits.sequence()).toBe(before + 1);
+    await define(store, 'CREATE AGGREGATE other (id integer PRIMARY KEY)');
+    expect(store.commits.sequence()).toBe(before + 2);
+    expect(woken).toBe(2);
+    stop();
+  });
+
+  it('refuses aggregates SQLite cannot tell apart by case', async () => {
+    const { store } = open(tempPath());
+    await define(store, 'CREATE AGGREGATE account (id integer PRIMARY KEY)');
+    expect(
+      await codeOf(
+        store.changeDefinitions({
+          ddl: 'CREATE AGGREGATE "Account" (id integer PRIMARY KEY)',
+          eventId: randomUUID(),
+          recordedAt,
+          upcasters: noUpcasters,
+        }),
+      ),
+    ).toBe('AEV_DDL_INVALID');
+    expect((await store.loadDefinitions()).version).toBe(1);
+  });
+});
