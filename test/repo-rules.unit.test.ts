@@ -14,7 +14,7 @@ const allowed: Record<string, readonly string[]> = {
   '@aevon/ddl': ['@aevon/core'],
   // Storage engines run the aggregate store, which needs the DDL's pure write functions.
   '@aevon/sqlite': ['@aevon/core', '@aevon/ddl'],
-  '@aevon/postgres': ['@aevon/core'],
+  '@aevon/postgres': ['@aevon/core', '@aevon/ddl'],
   '@aevon/conformance': ['@aevon/core'],
   '@aevon/engine': ['@aevon/core', '@aevon/ddl'],
   '@aevon/server': ['@aevon/core', '@aevon/ddl', '@aevon/engine'],

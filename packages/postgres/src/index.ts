@@ -30,3 +30,12 @@ export {
   listenReconnectDelayMsMax,
   listenReconnectDelayMsMin,
 } from './append-listener.js';
+export type { PostgresAggregateStoreOptions } from './aggregates/postgres-aggregate-store.js';
+export {
+  createPostgresAggregateStore,
+  typedWriteAttemptsMax,
+} from './aggregates/postgres-aggregate-store.js';
+export { postgresAggregateMigrations } from './aggregates/aggregate-migrations.js';
+export { sqlRowsMaxLimit, sqlTimeoutMsLimit } from './aggregates/sql-query.js';
+export { deniedSqlNames, sqlParamsMax, sqlTextLengthMax } from './aggregates/sql-guard.js';
+export { changePageMax } from './aggregates/change-feed.js';

@@ -1,6 +1,6 @@
 import type { GlobalPosition, Range, RecordedEvent, StreamRevision } from '@aevon/core';
 import { assert } from '@aevon/core';
-import type { Pool } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import { formatPostgresPosition, parsePostgresPosition } from '../position.js';
 import type { Tables } from './tables.js';
 
@@ -130,7 +130,7 @@ function assertOrdered(events: readonly RecordedEvent[], forward: boolean): void
  * lock, so revision r+1 commits only after revision r has, and a reader paging by revision cannot skip one.
  */
 export async function selectStream(
-  pool: Pool,
+  pool: Pool | ClientBase,
   tables: Tables,
   stream: string,
   range: Range<StreamRevision>,
