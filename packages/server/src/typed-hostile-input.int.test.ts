@@ -302,7 +302,7 @@ describe.each(targets)('hostile typed input on $name', (target) => {
     const nasty = `'; DROP TABLE account; --"\\`;
     const response = await server.app.inject(write(withField('name', nasty)));
     expect(response.statusCode).toBe(201);
-    const id = (response.json() as { created: { id: number } }).created.id;
+    const id = response.json<{ created: { id: number } }>().created.id;
     const row = await server.app.inject(get(`/v1/aggregates/account/${id}`));
     expect(row.json()).toMatchObject({ name: nasty });
     const found = await server.app.inject(
