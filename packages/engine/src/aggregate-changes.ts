@@ -8,11 +8,6 @@ import { parseStart } from './subscriptions.js';
 export const aggregateChangesPageMax = 500;
 /** Keys one aggregate change feed may filter on. */
 export const aggregateChangeKeysMax = namedSubscriptionFilterValuesMax;
-/**
- * Most row changes one event may make that a feed still reads whole: a page is doubled up to this when one event's
- * changes fill it (an event changes one row per `creates`/`updates` target, so real events stay far below).
- */
-export const aggregateChangesPerEventMax = 64 * aggregateChangesPageMax;
 
 /** What an aggregate change feed yields, in log order. */
 export type AggregateChangeMessage =
@@ -83,15 +78,17 @@ export interface SubscribeToChangesOptions {
 }
 
 /**
- * The catch-up-then-live loop over `readChanges`. A page never ends inside an event's changes (the changes of one
- * event share its position, and the next read starts after a position): a full page gives back its last event's
- * changes to the next read, and a page that one event fills is read again, larger.
+ * The catch-up-then-live loop over `readChanges`: it reads pages after the last position until a read comes back
+ * empty (caught up: a store may return a page shorter than its limit before the end, as PostgreSQL does to keep
+ * events whole), then waits for a wake-up. Stores return an event's changes whole within a page (the DDL lets an event
+ * change at most one row of an aggregate, so a one-aggregate page cannot split one anyway); the position moves to an
+ * event's position after its last change, the only place a client may resume after.
  */
 export async function* subscribeToChanges(
   options: SubscribeToChangesOptions,
 ): AsyncGenerator<AggregateChangeMessage> {
-  const { store, aggregate, keys, waiter, signal } = options;
-  assert(options.pageChanges > 0, 'pageChanges is positive');
+  const { store, aggregate, keys, waiter, signal, pageChanges } = options;
+  assert(Number.isSafeInteger(pageChanges) && pageChanges > 0, 'pageChanges is positive');
   let position: GlobalPosition | null =
     options.from === 'start'
       ? null
@@ -101,17 +98,17 @@ export async function* subscribeToChanges(
   let isLive = false;
   let skipped = 0;
   while (!signal.aborted) {
+    // Read the sequence before the log, so that a commit between the two wakes the wait below.
     const seen = waiter.sequence();
-    const { changes, isCaughtUp } = await readWholeEvents(
-      store,
-      aggregate,
-      position,
-      options.pageChanges,
-    );
-    for (const [index, change] of changes.entries()) {
+    const page = await store.readChanges({
+      after: position,
+      limit: pageChanges,
+      aggregates: [aggregate],
+    });
+    for (const [index, change] of page.entries()) {
       if (signal.aborted) return;
       assert(position === null || change.position > position, 'a change feed moves forward');
-      const next = changes[index + 1];
+      const next = page[index + 1];
       const isEventEnd = next === undefined || next.position !== change.position;
       if (isEventEnd) position = change.position;
       if (keys !== null && !keys.has(canonical(change.key))) {
@@ -121,7 +118,8 @@ export async function* subscribeToChanges(
       skipped = 0;
       yield { kind: 'change', change, isEventEnd };
     }
-    if (position !== null && skipped > 0 && (isCaughtUp || skipped >= options.pageChanges)) {
+    const isCaughtUp = page.length === 0;
+    if (position !== null && skipped > 0 && (isCaughtUp || skipped >= pageChanges)) {
       skipped = 0;
       yield { kind: 'checkpoint', position };
     }
@@ -131,28 +129,6 @@ export async function* subscribeToChanges(
       yield { kind: 'live', position };
     }
     if (!signal.aborted) await waiter.waitBeyond(seen, signal);
-  }
-}
-
-async function readWholeEvents(
-  store: Pick<AggregateStore, 'readChanges'>,
-  aggregate: string,
-  after: GlobalPosition | null,
-  pageChanges: number,
-): Promise<{ readonly changes: readonly RowChange[]; readonly isCaughtUp: boolean }> {
-  for (let limit = pageChanges; ; limit *= 2) {
-    const page = await store.readChanges({ after, limit, aggregates: [aggregate] });
-    assert(page.length <= limit, 'readChanges keeps to its limit');
-    if (page.length < limit) return { changes: page, isCaughtUp: true };
-    const last = page[page.length - 1];
-    assert(last !== undefined, 'a full page has a last change');
-    const whole = page.filter((change) => change.position !== last.position);
-    if (whole.length > 0) return { changes: whole, isCaughtUp: false };
-    // One event's changes fill the page: read it again, larger, so that it is delivered whole.
-    assert(
-      limit < aggregateChangesPerEventMax,
-      'an event makes at most aggregateChangesPerEventMax changes',
-    );
   }
 }
 

@@ -90,7 +90,6 @@ export type {
 export {
   aggregateChangeKeysMax,
   aggregateChangesPageMax,
-  aggregateChangesPerEventMax,
   openAggregateChanges,
   subscribeToChanges,
 } from './aggregate-changes.js';
