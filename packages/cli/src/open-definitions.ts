@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { Clock, CommitSignal, Random } from '@aevon/core';
 import { AevonError } from '@aevon/core';
-import type { Upcasters } from '@aevon/ddl';
+import type { DefinitionsChangeResult, Upcasters } from '@aevon/ddl';
 import type { DefinitionsEngine, MigrationFile } from '@aevon/engine';
 import { createDefinitionsEngine, loadMigrations, upcastersFromModules } from '@aevon/engine';
 import type { AevonConfig } from './config/config.js';
@@ -60,5 +60,16 @@ export async function openDefinitions(
     sqlTimeoutMs: config.sqlTimeoutMs,
     sqlRowsMax: config.sqlRowsMax,
     ...(context.wakeSources === undefined ? {} : { wakeSources: context.wakeSources }),
+  });
+}
+
+/** One stderr line per warning of an applied migration: `aevon: warning: 0001_x.sql:20:5: message`. */
+export function warningLines(
+  file: MigrationFile,
+  result: Pick<DefinitionsChangeResult, 'warnings'>,
+): readonly string[] {
+  return result.warnings.map((warning) => {
+    const where = warning.at === undefined ? '' : `:${warning.at.line}:${warning.at.column}`;
+    return `aevon: warning: ${file.name}.sql${where}: ${warning.message}`;
   });
 }

@@ -2,7 +2,7 @@ import type { AevonConfig } from '../config/config.js';
 import { createCryptoRandom } from '../crypto-random.js';
 import { exitCodes } from '../exit-codes.js';
 import type { CliEnvironment } from '../main.js';
-import { loadConfiguredMigrations, openDefinitions } from '../open-definitions.js';
+import { loadConfiguredMigrations, openDefinitions, warningLines } from '../open-definitions.js';
 import { openStorage } from '../open-storage.js';
 import { createSystemClock } from '../system-clock.js';
 
@@ -47,6 +47,7 @@ export async function runMigrate(
       environment.stdout(
         `aevon: applied ${file.name} (definitions version ${result.state.version})`,
       );
+      for (const line of warningLines(file, result)) environment.stderr(line);
     });
     const version = definitions.current().version;
     environment.stdout(

@@ -14,7 +14,7 @@ import {
   formatErrorLine,
 } from '../exit-codes.js';
 import type { CliEnvironment } from '../main.js';
-import { loadConfiguredMigrations, openDefinitions } from '../open-definitions.js';
+import { loadConfiguredMigrations, openDefinitions, warningLines } from '../open-definitions.js';
 import type { OpenedStorage } from '../open-storage.js';
 import { openStorage } from '../open-storage.js';
 import { createSystemClock } from '../system-clock.js';
@@ -186,6 +186,7 @@ async function startDefinitions(
       context.environment.stdout(
         `aevon: applied ${file.name} (definitions version ${result.state.version})`,
       );
+      for (const line of warningLines(file, result)) context.environment.stderr(line);
     });
   }
   return definitions;
