@@ -89,4 +89,27 @@ export type {
   Value,
 } from './store/aggregate-store.js';
 export { definitionsEventType, definitionsStream } from './store/aggregate-store.js';
-export * from './write/index.js';
+export type { Coerced, DefaultContext } from './write/values.js';
+export {
+  coerceFromText,
+  coerceValue,
+  evaluateDefault,
+  keyJson,
+  valueText,
+} from './write/values.js';
+export { columnDefaultUuid, derivedUuid } from './write/uuid.js';
+export type { AppliedDefinitionsChange, DefinitionsChangeInput } from './write/definitions.js';
+export {
+  applyDefinitionsChange,
+  emptyDefinitionsState,
+  foldDefinitions,
+  needsUpcaster,
+  upcastersNeeded,
+} from './write/definitions.js';
+export type { EventInput, ValidatedEvent } from './write/validate-event.js';
+export { sameValue, streamIdFor, validateEventInput } from './write/validate-event.js';
+export type { RowChangeContext, RowOperation } from './write/plan-rows.js';
+export { foreignKeys, planRowChanges, rowProblems } from './write/plan-rows.js';
+export { upcastEventData } from './write/upcast.js';
+export type { AppliedRowChange, RowOperationsOutcome, RowTables } from './write/replay.js';
+export { applyRowOperations, replayRows } from './write/replay.js';

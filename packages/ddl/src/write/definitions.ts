@@ -105,8 +105,6 @@ function step(state: DefinitionsState, statements: readonly Statement[], check: 
   const warnings: DdlWarning[] = [];
   const upcasters: { eventType: string; fromVersion: number }[] = [];
   for (const statement of statements) {
-    const before = catalog;
-    const dragged = draggedEventTypes(before, statement);
     let impact: CatalogChange['impact'];
     if (check) {
       const result = checkDefinitions([statement], catalog, versions);
@@ -139,7 +137,7 @@ function step(state: DefinitionsState, statements: readonly Statement[], check: 
     } else if (statement.kind === 'drop' && statement.target === 'event_type') {
       eventTypeVersions.delete(statement.name);
     }
-    for (const name of dragged) {
+    for (const name of draggedEventTypes(catalog, statement, eventTypeVersions)) {
       upcasters.push({ eventType: name, fromVersion: eventTypeVersions.get(name)?.length ?? 1 });
       record(name, false);
     }
@@ -178,20 +176,27 @@ export function resolveEventType(
   };
 }
 
-/** Event types whose typeless linked fields change type when `statement` (an ALTER AGGREGATE) changes a column type. */
-function draggedEventTypes(catalog: Catalog, statement: Statement): string[] {
+/**
+ * Event types whose fields changed type because `statement`, an ALTER AGGREGATE, changed the type of a column that
+ * a typeless field takes its type from (directly, or through a typeless REFERENCES column): their events change shape.
+ */
+function draggedEventTypes(
+  catalog: Catalog,
+  statement: Statement,
+  eventTypeVersions: ReadonlyMap<string, readonly EventTypeDefinition[]>,
+): string[] {
   if (statement.kind !== 'alter_aggregate') return [];
-  const columns = new Set(
-    statement.actions.filter((a) => a.action === 'set_type').map((a) => a.column),
-  );
-  if (columns.size === 0) return [];
   const names: string[] = [];
   for (const eventType of catalog.eventTypes.values()) {
-    const dragged = eventType.fields.some(
-      (f) =>
-        f.type === undefined && f.link?.aggregate === statement.name && columns.has(f.link.column),
-    );
-    if (dragged) names.push(eventType.name);
+    const list = eventTypeVersions.get(eventType.name);
+    const latest = list?.[list.length - 1];
+    if (latest === undefined) continue;
+    const typeOf = (name: string): string =>
+      JSON.stringify(latest.fields.find((f) => f.name === name)?.type);
+    const resolved = resolveEventType(catalog, eventType);
+    if (resolved.fields.some((f) => JSON.stringify(f.type) !== typeOf(f.name))) {
+      names.push(eventType.name);
+    }
   }
   return names;
 }

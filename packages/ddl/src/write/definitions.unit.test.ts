@@ -194,3 +194,26 @@ describe('foldDefinitions', () => {
     expect(() => foldDefinitions([event(2, seed)])).toThrow(/expected 1/);
   });
 });
+
+describe('event types dragged by a column type change', () => {
+  it('follow a typeless REFERENCES column to the UNIQUE column whose type changed', () => {
+    const before = apply(
+      emptyDefinitionsState(),
+      `CREATE AGGREGATE a (id integer PRIMARY KEY, code varchar(5) UNIQUE);
+       CREATE AGGREGATE b (id integer PRIMARY KEY, a_code references a(code));
+       CREATE EVENT_TYPE e (id references b(id), a_code updates b(a_code));
+       CREATE EVENT_TYPE f (id references b(id), a_code varchar(5) updates b(a_code));`,
+    );
+    const result = applyDefinitionsChange(before, {
+      ddl: 'ALTER AGGREGATE a ALTER COLUMN code TYPE varchar(9)',
+    });
+    expect(result.state.versions.get('event_type:e')).toBe(2);
+    // f's field has its own type: its events keep their shape.
+    expect(result.state.versions.get('event_type:f')).toBe(1);
+    expect(fieldTypes(result.state, 'e').map((v) => v[1])).toEqual([
+      'a_code:{"name":"varchar","length":5}',
+      'a_code:{"name":"varchar","length":9}',
+    ]);
+    expect(upcastersNeeded(before, result.changes)).toEqual([{ eventType: 'e', fromVersion: 1 }]);
+  });
+});

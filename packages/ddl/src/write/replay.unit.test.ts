@@ -190,7 +190,7 @@ describe('replayRows', () => {
         expect(plain(replayed)).toEqual(expected);
         expect(plain(replayed)).toEqual(plain(tables));
       }),
-      { numRuns: 300 },
+      { numRuns: 100 },
     );
   });
 

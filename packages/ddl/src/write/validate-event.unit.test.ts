@@ -105,6 +105,19 @@ describe('validateEventInput on the seed', () => {
     expect(result.keysToGenerate).toEqual([]);
   });
 
+  it('generates a serial key sent as null, like one left out', () => {
+    const result = validateEventInput(
+      seed,
+      input({
+        eventType: 'account_created',
+        body: { id: null, billing_id: 4, name: 'n', send_notification: true },
+      }),
+    );
+    expect(result.keysToGenerate).toEqual([{ field: 'id', aggregate: 'account', column: 'id' }]);
+    expect(Object.keys(result.data)).not.toContain('id');
+    expect(result.data.billing_id).toBe(4);
+  });
+
   it.each([
     [{ eventType: 'account_created', body: [] }, dataError('$body', 'must be a JSON object')],
     [{ eventType: 'account_created', body: null }, dataError('$body', 'must be a JSON object')],
@@ -335,5 +348,51 @@ describe('streamIdFor', () => {
   });
   it('refuses an unknown stream definition', () => {
     expect(failure(() => streamIdFor(state.catalog, 'nope', {})).code).toBe('AEV_NOT_FOUND');
+  });
+});
+
+describe('validateEventInput key sources', () => {
+  const state = define(`
+    CREATE AGGREGATE ledger (id bigint PRIMARY KEY, label text);
+    CREATE AGGREGATE tag (id integer PRIMARY KEY);
+    CREATE EVENT_TYPE opened (id creates ledger(id), label updates ledger(label));
+    CREATE EVENT_TYPE tagged (id integer DEFAULT 7 creates tag(id));
+    CREATE STREAM ledgers (path "/ledgers/{id}/{label}" event_types (opened));
+    CREATE STREAM tags (path "/tags" event_types (tagged));
+  `);
+  it('reads a bigint path value beyond 2^53 exactly', () => {
+    const result = validateEventInput(
+      state,
+      input({
+        stream: 'ledgers',
+        eventType: 'opened',
+        pathValues: ['9007199254740993', 'x'],
+        body: {},
+      }),
+    );
+    expect(result.data).toEqual({ id: '9007199254740993', label: 'x' });
+  });
+  it('fills fewer path values than placeholders, and requires the rest', () => {
+    expect(
+      failure(() =>
+        validateEventInput(
+          state,
+          input({ stream: 'ledgers', eventType: 'opened', pathValues: ['1'], body: {} }),
+        ),
+      ),
+    ).toEqual({
+      code: 'AEV_EVENT_DATA_INVALID',
+      details: {
+        stream: 'ledgers',
+        eventType: 'opened',
+        field: 'label',
+        reason: 'is required: the stream path "/ledgers/{id}/{label}" uses it',
+      },
+    });
+  });
+  it('gives a non-serial creates key its field DEFAULT first', () => {
+    expect(
+      validateEventInput(state, input({ stream: 'tags', eventType: 'tagged', body: {} })).data,
+    ).toEqual({ id: 7 });
   });
 });

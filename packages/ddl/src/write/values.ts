@@ -20,8 +20,6 @@ export const numericFractionDigitsMax = 16_383;
 export const numericTextLengthMax = 200_000;
 /** Nesting depth of a jsonb value, at most. */
 export const jsonDepthMax = 256;
-/** The largest finite `real` (float4) magnitude. */
-const realMax = 3.4028234663852886e38;
 
 const integerBounds: Readonly<
   Record<'smallint' | 'integer' | 'bigint', readonly [bigint, bigint]>
@@ -247,7 +245,11 @@ function coerceFloat(name: 'real' | 'double precision', input: unknown): Coerced
   if (typeof input !== 'number' || !Number.isFinite(input))
     return refuse('must be a finite number');
   if (name === 'double precision') return ok(Object.is(input, -0) ? 0 : input);
-  if (Math.abs(input) > realMax) return refuse('is out of range for real');
+  // As PostgreSQL's float4in: a value that rounds to infinity, or a non-zero one that rounds to zero, is refused.
+  const single = Math.fround(input);
+  if (!Number.isFinite(single) || (single === 0 && input !== 0)) {
+    return refuse('is out of range for real');
+  }
   return ok(shortestReal(input));
 }
 
