@@ -32,3 +32,4 @@ export {
   sqliteAggregateMigrations,
 } from './aggregates/sqlite-aggregate-store.js';
 export { deniedSqlFunctions, sqlParamsMax, sqlTextLengthMax } from './aggregates/sql-guard.js';
+export { sqlResultBytesMax } from './aggregates/query-process.js';

@@ -11,6 +11,8 @@ export interface QueryJob {
   /** `{ p1: value, ... }`: the `$n` parameters as `rewriteSql` names them. */
   readonly params: Readonly<Record<string, null | bigint | number | string>>;
   readonly rowsMax: number;
+  /** Most bytes of values (strings as UTF-8, blobs, 8 per number) the rows may hold; beyond, the query fails. */
+  readonly bytesMax: number;
   readonly timeoutMs: number;
   /** The TEMP VIEWs that name aggregates (`account` → `agg_account`), recreated when `version` moves. */
   readonly views: { readonly version: number; readonly statements: readonly string[] };
@@ -28,6 +30,20 @@ export interface RawResult {
   readonly columns: readonly RawColumn[];
   readonly rows: readonly (readonly unknown[])[];
   readonly truncated: boolean;
+}
+
+/** The bytes of values one query result may hold ({@link QueryJob.bytesMax}). */
+export const sqlResultBytesMax = 16 * 1024 * 1024;
+
+/** Bytes a row's values count for against {@link QueryJob.bytesMax} (the query process counts the same way). */
+export function rowBytes(row: readonly unknown[]): number {
+  let bytes = 0;
+  for (const value of row) {
+    if (typeof value === 'string') bytes += Buffer.byteLength(value);
+    else if (value instanceof Uint8Array) bytes += value.length;
+    else bytes += 8;
+  }
+  return bytes;
 }
 
 /** How long a refused caller is told to wait before retrying, when the query queue is full. */
@@ -84,8 +100,13 @@ process.on('message', (job) => {
     statement.raw(true);
     const rows = [];
     let truncated = false;
+    let bytes = 0;
     for (const row of statement.iterate(job.params)) {
       if (rows.length === job.rowsMax) { truncated = true; break; }
+      for (const value of row) {
+        bytes += typeof value === 'string' ? Buffer.byteLength(value) : value instanceof Uint8Array ? value.length : 8;
+      }
+      if (bytes > job.bytesMax) throw new Error('the result holds more than ' + job.bytesMax + ' bytes: select fewer rows or columns');
       rows.push(row);
     }
     process.send({ id: job.id, ok: true, result: { columns, rows, truncated } });
@@ -220,6 +241,13 @@ export class QueryProcess {
     this.#child = child;
     child.unref();
     child.channel?.unref();
+    // The child exits when its IPC channel closes, but only between queries: a query stuck in SQLite would outlive
+    // this process. Kill it when this process exits (a SIGKILL of this process still leaves it to finish alone).
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.on('exit', killOnExit);
+    child.on('exit', () => process.off('exit', killOnExit));
     child.on('message', (message: Reply) => {
       const pending = this.#running;
       if (pending === null || pending.id !== message.id) return;

@@ -161,7 +161,11 @@ interface ExplainRow {
   readonly p2: number | bigint;
   readonly p3: number | bigint;
   readonly p4: unknown;
+  readonly p5: number | bigint;
 }
+
+/** `OPFLAG_P2ISREG`: an `OpenRead` whose root page is taken from a register, so not known from the program. */
+const rootPageInRegister = 0x10;
 
 /**
  * Prepares `sql` on `db` (its parameters bound from `params`, as {@link rewriteSql} names them) and proves from its bytecode that it only reads aggregate tables: one statement, read-only
@@ -192,7 +196,11 @@ export function guardQuery(
     if (op.opcode === 'Transaction' && Number(op.p2) !== 0)
       throw invalid('the query may not write');
     if (op.opcode === 'OpenRead' || op.opcode === 'ReopenIdx') {
-      if (Number(op.p3) !== 0 || !allowedRootPages.has(Number(op.p2)))
+      if (
+        Number(op.p3) !== 0 ||
+        (Number(op.p5) & rootPageInRegister) !== 0 ||
+        !allowedRootPages.has(Number(op.p2))
+      )
         throw invalid('the query may only read aggregate tables');
     }
     if (op.opcode === 'Function' || op.opcode === 'PureFunc' || op.opcode === 'AggStep') {

@@ -11,6 +11,7 @@ import type { TypedWrite, Upcasters, Value } from '@aevon/ddl';
 import { validateEventInput } from '@aevon/ddl';
 import type { SqliteAggregateStore, SqliteStorage } from '@aevon/sqlite';
 import { createSqliteAggregateStore, createSqliteStorage } from '@aevon/sqlite';
+import { QueryProcess, sqlResultBytesMax } from './query-process.js';
 import {
   seedAccountCreatedBody,
   seedDdlFixed,
@@ -195,6 +196,45 @@ describe('SQLite aggregate store: the query process', () => {
     expect((await query(store, 'SELECT count(*) AS n FROM account')).rows).toEqual([{ n: 3 }]);
   });
 
+  it('kills the timed-out process itself, and the next query runs in another', async () => {
+    const path = tempPath();
+    await seeded(path);
+    const runner = new QueryProcess(path, 4);
+    cleanups.push(async () => runner.close());
+    const job = (sql: string, timeoutMs: number) => ({
+      sql,
+      params: {},
+      rowsMax: 10,
+      bytesMax: sqlResultBytesMax,
+      timeoutMs,
+      views: { version: 1, statements: [] },
+    });
+    expect((await runner.run(job('SELECT count(*) FROM agg_account', 10_000))).rows).toEqual([
+      [2n],
+    ]);
+    const first = runner.pid;
+    expect(first).not.toBeNull();
+    expect(await codeOf(runner.run(job(heavy, 100)))).toBe('AEV_SQL_TIMEOUT');
+    expect(runner.pid).toBeNull();
+    // SIGKILL is asynchronous: wait until the process is gone (signal 0 only checks that it exists).
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 10_000 && alive(first ?? 0); i += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(alive(first ?? 0)).toBe(false);
+    expect((await runner.run(job('SELECT count(*) FROM agg_account', 10_000))).rows).toEqual([
+      [2n],
+    ]);
+    expect(runner.pid).not.toBe(first);
+  });
+
   it('queues queries one at a time and refuses beyond the queue with AEV_OVERLOADED', async () => {
     const path = tempPath();
     await seeded(path);
@@ -217,6 +257,43 @@ describe('SQLite aggregate store: the query process', () => {
     expect(await codeOf(query(store, 'SELECT 1 AS one FROM account'))).toBe(
       'AEV_STORAGE_UNAVAILABLE',
     );
+  });
+});
+
+describe('SQLite aggregate store: result size', () => {
+  it.each([
+    ['a file database', true],
+    [':memory:', false],
+  ])('refuses a result above sqlResultBytesMax on %s', async (_label, file) => {
+    const { store } = await seeded(file ? tempPath() : ':memory:');
+    const big = `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 40)
+                   SELECT x, randomblob(1000000) AS b FROM n`;
+    expect(await codeOf(query(store, big))).toBe('AEV_SQL_INVALID');
+    expect((await query(store, 'SELECT count(*) AS n FROM account')).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('refuses event data above the storage limit with AEV_EVENT_DATA_TOO_LARGE, writing nothing', async () => {
+    const path = tempPath();
+    await seeded(path, 0);
+    const storage = createSqliteStorage({ path, limits: { eventDataBytesMax: 300 } });
+    const store = createSqliteAggregateStore(storage);
+    cleanups.push(async () => {
+      await store.close();
+      await storage.close();
+    });
+    const head = await storage.headPosition();
+    const long = await write(store, 'account_events', 'account_created', {
+      ...seedAccountCreatedBody,
+      name: 'x'.repeat(40),
+      billing_first_name: 'y'.repeat(40),
+      billing_last_name: 'z'.repeat(40),
+    });
+    const padded = { ...long, metadata: { note: 'n'.repeat(200) } };
+    expect(await codeOf(store.appendTyped(padded))).toBe('AEV_EVENT_DATA_TOO_LARGE');
+    expect(await storage.headPosition()).toBe(head);
+    expect(await store.readRow('account', 1)).toBeNull();
+    await store.appendTyped(long);
+    expect((await store.readRow('account', 1))?.name).toBe('x'.repeat(40));
   });
 });
 
@@ -264,15 +341,19 @@ describe('SQLite aggregate store: state', () => {
     const a = await seeded(path);
     const b = open(path);
     expect((await b.store.loadDefinitions()).version).toBe(1);
+    const stale = await write(b.store, 'account_events', 'account_created', seedAccountCreatedBody);
     await define(a.store, 'ALTER AGGREGATE account ADD COLUMN tier text');
+    expect(await codeOf(b.store.appendTyped(stale))).toBe('AEV_DEFINITIONS_CHANGED');
     expect((await b.store.loadDefinitions()).version).toBe(2);
     expect((await query(b.store, 'SELECT tier FROM account ORDER BY id')).rows).toEqual([
       { tier: null },
       { tier: null },
     ]);
-    // A write b validated at version 1 is refused after a's change.
-    const state = await a.store.loadDefinitions();
-    expect(state.version).toBe(2);
+    const fresh = await b.store.appendTyped(
+      await write(b.store, 'account_events', 'account_created', seedAccountCreatedBody),
+    );
+    expect(fresh.created).toEqual({ id: 3, billing_id: 3 });
+    expect((await a.store.readRow('account', 3))?.tier).toBeNull();
   });
 
   it('moves the commit signal after each committed write and definitions change only', async () => {
@@ -296,6 +377,74 @@ describe('SQLite aggregate store: state', () => {
     expect(store.commits.sequence()).toBe(before + 2);
     expect(woken).toBe(2);
     stop();
+  });
+
+  it('fails a definitions change whose upcaster throws with AEV_MIGRATION_INVALID, writing nothing', async () => {
+    const path = tempPath();
+    const { store, storage } = await seeded(path);
+    await store.appendTyped(
+      await write(store, 'account_events', 'account_name_updated', { id: 1, name: 'renamed' }),
+    );
+    const head = await storage.headPosition();
+    const throwing: Upcasters = new Map([
+      [
+        'account_name_updated',
+        new Map([
+          [
+            1,
+            () => {
+              throw new Error('cannot read this one');
+            },
+          ],
+        ]),
+      ],
+    ]);
+    const error = await store
+      .changeDefinitions({
+        ddl: 'ALTER EVENT_TYPE account_name_updated ADD FIELD reason text NOT NULL',
+        eventId: randomUUID(),
+        recordedAt,
+        upcasters: throwing,
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(AevonError);
+    expect((error as AevonError).code).toBe('AEV_MIGRATION_INVALID');
+    expect(JSON.stringify((error as AevonError).details)).toContain('cannot read this one');
+    expect(await storage.headPosition()).toBe(head);
+    expect((await store.loadDefinitions()).version).toBe(1);
+    expect((await store.readRow('account', 1))?.name).toBe('renamed');
+  });
+
+  it('reads a row by key: an unknown aggregate is AEV_NOT_FOUND, a key of the wrong type finds nothing', async () => {
+    const { store } = await seeded(tempPath());
+    expect((await store.readRow('account', 1))?.id).toBe(1);
+    // Keys are canonical values: the integer 1, not the text "1".
+    expect(await store.readRow('account', '1')).toBeNull();
+    expect(await store.readRow('account', 'one')).toBeNull();
+    expect(await store.readRow('account', 3)).toBeNull();
+    expect(await codeOf(store.readRow('nothing', 1))).toBe('AEV_NOT_FOUND');
+  });
+
+  it('serializes writers on two connections: generated keys never repeat', async () => {
+    const path = tempPath();
+    const a = await seeded(path, 0);
+    const b = open(path);
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const store = i % 2 === 0 ? a.store : b.store;
+      writes.push(
+        write(store, 'account_events', 'account_created', seedAccountCreatedBody).then((w) =>
+          store.appendTyped(w),
+        ),
+      );
+    }
+    await Promise.all(writes);
+    const ids = (await query(a.store, 'SELECT id FROM account ORDER BY id')).rows.map((r) => r.id);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await b.store.readChanges({ after: null, limit: 100 })).toHaveLength(20);
   });
 
   it('refuses aggregates SQLite cannot tell apart by case', async () => {

@@ -6,6 +6,7 @@ import {
   AevonError,
   AssertionError,
   assert,
+  checkPayload,
   createCommitSignal,
   formatSequencePosition,
 } from '@aevon/core';
@@ -60,7 +61,7 @@ import {
   toSqlite,
 } from './aggregate-tables.js';
 import type { QueryJob, RawResult } from './query-process.js';
-import { QueryProcess, replaceViews } from './query-process.js';
+import { QueryProcess, replaceViews, rowBytes, sqlResultBytesMax } from './query-process.js';
 import { driverMessage, guardQuery, rewriteSql } from './sql-guard.js';
 
 /**
@@ -97,6 +98,8 @@ export const sqliteAggregateMigrations: readonly Migration[] = [
   },
 ];
 
+/** Prepared row statements kept for reuse (one per table and statement shape). */
+export const rowStatementsMax = 256;
 /** Events read per page when a table is rebuilt by replaying the log. */
 export const replayPageEventsMax = 500;
 /** Queries that may wait behind the running one before `AEV_OVERLOADED`. */
@@ -191,6 +194,8 @@ class SqliteAggregates implements SqliteAggregateStore {
   #queryDb: Database | null = null;
   #queryViewsVersion = -1;
   #queryProcess: QueryProcess | null = null;
+  /** Row statements by SQL text (their text names the table and columns, so a stale one cannot be reused). */
+  readonly #statements = new Map<string, Statement>();
   #closed = false;
 
   constructor(storage: SqliteStorage, sqlQueueMax: number) {
@@ -321,6 +326,7 @@ class SqliteAggregates implements SqliteAggregateStore {
       sql: rewritten.sql,
       params,
       rowsMax: request.rowsMax,
+      bytesMax: sqlResultBytesMax,
       timeoutMs: request.timeoutMs,
       views: { version: state.version, statements: views },
     };
@@ -398,6 +404,8 @@ class SqliteAggregates implements SqliteAggregateStore {
     const state = this.#definitions();
     assert(state.version === before.version + 1, 'the definitions event moved the version by one');
     const plan = tablePlan(before, state, applied.changes);
+    // Tables are about to be dropped and created: prepare row statements afresh.
+    this.#statements.clear();
     for (const name of plan.dropped) {
       this.#db.exec(`DROP TABLE IF EXISTS ${quoteIdentifier(aggregateTableName(name))}`);
       this.#db.prepare('DELETE FROM aggregate_key_counters WHERE aggregate = ?').run(name);
@@ -454,14 +462,7 @@ class SqliteAggregates implements SqliteAggregateStore {
       const rows = page.all(after, JSON.stringify(types), replayPageEventsMax);
       for (const row of rows) {
         const event = toRecordedEvent(row);
-        const data = upcastEventData(
-          state,
-          upcasters,
-          event.type,
-          event.schemaVersion,
-          event.data,
-          event.recordedAt,
-        );
+        const data = upcastWithin(state, upcasters, event);
         const operations = planRowChanges(state.catalog, event.type, data, {
           eventId: event.id,
           recordedAt: event.recordedAt,
@@ -505,6 +506,8 @@ class SqliteAggregates implements SqliteAggregateStore {
       this.#raiseCounter.run(key.aggregate, key.column, next);
       data[key.field] = next <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(next) : next.toString();
     }
+    // The event store checks sizes on its own append path; this path bypasses it, so it checks the same limit.
+    checkPayload(write.id, data, write.metadata, this.#storage.limits);
     const stream = streamIdFor(catalog, write.stream, data);
     const event = this.#appendEvent({
       stream,
@@ -644,10 +647,9 @@ class SqliteAggregates implements SqliteAggregateStore {
       if (value === null) continue;
       const storage = resolved.byName.get(column.name);
       assert(storage !== undefined, 'a unique column is resolved');
-      const taken = this.#db
-        .prepare<[unknown, unknown], number>(
-          `SELECT 1 FROM ${quoteIdentifier(resolved.table)} WHERE ${quoteIdentifier(column.name)} = ? AND ${quoteIdentifier(pk)} IS NOT ?`,
-        )
+      const taken = this.#prepare(
+        `SELECT 1 FROM ${quoteIdentifier(resolved.table)} WHERE ${quoteIdentifier(column.name)} = ? AND ${quoteIdentifier(pk)} IS NOT ?`,
+      )
         .pluck()
         .get(
           toSqlite(storage.storage, value),
@@ -664,12 +666,10 @@ class SqliteAggregates implements SqliteAggregateStore {
     }
     if (operation.kind === 'insert') {
       const columns = resolved.columns;
-      this.#db
-        .prepare(
-          `INSERT INTO ${quoteIdentifier(resolved.table)} (${columns.map((c) => quoteIdentifier(c.name)).join(', ')})
+      this.#prepare(
+        `INSERT INTO ${quoteIdentifier(resolved.table)} (${columns.map((c) => quoteIdentifier(c.name)).join(', ')})
            VALUES (${columns.map(() => '?').join(', ')})`,
-        )
-        .run(...columns.map((c) => toSqlite(c.storage, after[c.name] ?? null)));
+      ).run(...columns.map((c) => toSqlite(c.storage, after[c.name] ?? null)));
     } else {
       const columns = Object.keys(operation.set).map((column) => {
         const found = resolved.byName.get(column);
@@ -677,15 +677,13 @@ class SqliteAggregates implements SqliteAggregateStore {
         return found;
       });
       if (columns.length > 0) {
-        this.#db
-          .prepare(
-            `UPDATE ${quoteIdentifier(resolved.table)} SET ${columns.map((c) => `${quoteIdentifier(c.name)} = ?`).join(', ')}
+        this.#prepare(
+          `UPDATE ${quoteIdentifier(resolved.table)} SET ${columns.map((c) => `${quoteIdentifier(c.name)} = ?`).join(', ')}
              WHERE ${quoteIdentifier(pk)} = ?`,
-          )
-          .run(
-            ...columns.map((c) => toSqlite(c.storage, after[c.name] ?? null)),
-            toSqlite(resolved.primaryKey.storage, after[pk] ?? null),
-          );
+        ).run(
+          ...columns.map((c) => toSqlite(c.storage, after[c.name] ?? null)),
+          toSqlite(resolved.primaryKey.storage, after[pk] ?? null),
+        );
       }
     }
     return { before, after };
@@ -696,10 +694,9 @@ class SqliteAggregates implements SqliteAggregateStore {
     assert(storage !== undefined, 'the column belongs to the aggregate');
     if (value === null) return false;
     return (
-      this.#db
-        .prepare<[unknown], number>(
-          `SELECT 1 FROM ${quoteIdentifier(resolved.table)} WHERE ${quoteIdentifier(column)} = ?`,
-        )
+      this.#prepare(
+        `SELECT 1 FROM ${quoteIdentifier(resolved.table)} WHERE ${quoteIdentifier(column)} = ?`,
+      )
         .pluck()
         .get(toSqlite(storage.storage, value)) !== undefined
     );
@@ -709,12 +706,11 @@ class SqliteAggregates implements SqliteAggregateStore {
     const storage = resolved.byName.get(column);
     assert(storage !== undefined, 'the column belongs to the aggregate');
     if (value === null) return null;
-    const raw = this.#db
-      .prepare<[unknown], Record<string, unknown>>(
-        `SELECT * FROM ${quoteIdentifier(resolved.table)} WHERE ${quoteIdentifier(column)} = ?`,
-      )
+    const raw = this.#prepare(
+      `SELECT * FROM ${quoteIdentifier(resolved.table)} WHERE ${quoteIdentifier(column)} = ?`,
+    )
       .safeIntegers(true)
-      .get(toSqlite(storage.storage, value));
+      .get(toSqlite(storage.storage, value)) as Record<string, unknown> | undefined;
     return raw === undefined ? null : rowFromSqlite(resolved, raw);
   }
 
@@ -740,7 +736,6 @@ class SqliteAggregates implements SqliteAggregateStore {
     const db = inMemory(this.#storage.path)
       ? this.#db
       : new BetterSqlite3(this.#storage.path, { readonly: true, fileMustExist: true });
-    if (db !== this.#db) db.pragma('query_only = OFF');
     this.#queryDb = db;
     return db;
   }
@@ -774,6 +769,17 @@ class SqliteAggregates implements SqliteAggregateStore {
 
   // --- plumbing ---
 
+  /** A prepared row statement, reused while its text is asked for again (bounded: cleared when full). */
+  #prepare(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      if (this.#statements.size >= rowStatementsMax) this.#statements.clear();
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   /** Runs `fn` in an immediate transaction; a driver failure becomes `AEV_STORAGE_UNAVAILABLE`. */
   #write<T>(fn: () => T): T {
     try {
@@ -798,6 +804,33 @@ class SqliteAggregates implements SqliteAggregateStore {
   #ensureOpen(): void {
     if (this.#closed)
       throw new AevonError('AEV_STORAGE_UNAVAILABLE', { reason: 'the aggregate store is closed' });
+  }
+}
+
+/**
+ * An old event read as its type's current version. Upcasters are the application's code: one that throws, or
+ * returns something that is not an object, fails the definitions change with `AEV_MIGRATION_INVALID` naming the
+ * event, rather than passing for a storage failure.
+ */
+function upcastWithin(state: DefinitionsState, upcasters: Upcasters, event: RecordedEvent): Row {
+  try {
+    return upcastEventData(
+      state,
+      upcasters,
+      event.type,
+      event.schemaVersion,
+      event.data,
+      event.recordedAt,
+    );
+  } catch (error) {
+    if (error instanceof AevonError || error instanceof AssertionError) throw error;
+    throw new AevonError(
+      'AEV_MIGRATION_INVALID',
+      {
+        reason: `the upcaster of event type "${event.type}" failed on event ${event.id} (version ${event.schemaVersion}): ${driverMessage(error)}`,
+      },
+      { cause: error },
+    );
   }
 }
 
@@ -913,6 +946,7 @@ function runInProcess(statement: Statement, job: QueryJob): RawResult {
   statement.safeIntegers(true).raw(true);
   const rows: unknown[][] = [];
   let truncated = false;
+  let bytes = 0;
   try {
     for (const row of statement.iterate(job.params) as IterableIterator<unknown[]>) {
       if (performance.now() > deadline) {
@@ -921,6 +955,12 @@ function runInProcess(statement: Statement, job: QueryJob): RawResult {
       if (rows.length === job.rowsMax) {
         truncated = true;
         break;
+      }
+      bytes += rowBytes(row);
+      if (bytes > job.bytesMax) {
+        throw new AevonError('AEV_SQL_INVALID', {
+          reason: `the result holds more than ${job.bytesMax} bytes: select fewer rows or columns`,
+        });
       }
       rows.push(row);
     }
