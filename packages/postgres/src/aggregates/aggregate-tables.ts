@@ -40,6 +40,7 @@ export interface AggregateNames {
   readonly definitionsLockKey: string;
   readonly setupLockKey: string;
   readonly aggregateLockPrefix: string;
+  readonly streamLockPrefix: string;
 }
 
 /**
@@ -69,6 +70,7 @@ export function aggregateNamesOf(database: string, schema: string): AggregateNam
     definitionsLockKey: `aevon.aggregates.definitions:${schema}`,
     setupLockKey: `aevon.aggregates.setup:${schema}`,
     aggregateLockPrefix: `aevon.aggregates.table:${schema}:`,
+    streamLockPrefix: `aevon.aggregates.stream:${schema}:`,
   };
 }
 
@@ -168,6 +170,11 @@ export async function setUpAggregateSchema(pool: Pool, names: AggregateNames): P
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       names.setupLockKey,
+    ]);
+    // No definitions change may create or drop a table while the grants below run (concurrent GRANTs on one table
+    // can fail with "tuple concurrently updated").
+    await client.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))', [
+      names.definitionsLockKey,
     ]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${names.aggregates}`);
     await ensureReaderRole(client, names);

@@ -59,10 +59,10 @@ interface ChangeRow {
 const belowWatermark = 'tx_id < pg_snapshot_xmin(pg_current_snapshot())';
 
 /**
- * A page of the change feed: changes after `range.after` (exclusive) in log order, below the watermark, so that a
- * reader paging by position never misses a change that commits late. A page never splits one event's changes (the
- * next page starts after its position): it ends before an event that does not fit, unless that event is the first,
- * and then it holds all of its changes.
+ * A page of the change feed: at most `range.limit` changes after `range.after` (exclusive) in log order, below the
+ * watermark, so that a reader paging by position never misses a change that commits late. The changes of one event
+ * share its position, and a page may end among them (the store contract's rule): a reader that pages by position
+ * must ask for more than the most changes one event makes.
  *
  * When committed changes in the range are held above the watermark by an older open transaction, it waits for
  * them, up to `waitMs`, so that a writer reads its own fresh changes; waiting affects freshness only.
@@ -84,10 +84,9 @@ export async function readChangePage(
   let heldUpTo: string | null = null;
   for (;;) {
     const page = await selectChanges(pool, names, range, after);
-    if (page.length >= range.limit || waitedMs >= waitMs)
-      return completeEvents(pool, names, page, range);
+    if (page.length >= range.limit || waitedMs >= waitMs) return page.map(toRowChange);
     const held = await heldChangesUpTo(pool, names, range, after, heldUpTo);
-    if (held === null) return completeEvents(pool, names, page, range);
+    if (held === null) return page.map(toRowChange);
     // Wait only for the changes held at the first look; later commits do not extend the wait.
     heldUpTo ??= held;
     await sleep(stepMs);
@@ -150,37 +149,6 @@ async function heldChangesUpTo(
     params,
   );
   return result.rows[0]?.held ?? null;
-}
-
-/** Applies the page rule of {@link readChangePage}: whole events only. */
-async function completeEvents(
-  pool: Pool,
-  names: AggregateNames,
-  page: readonly ChangeRow[],
-  range: ChangeRange,
-): Promise<RowChange[]> {
-  const last = page[page.length - 1];
-  if (last === undefined || page.length < range.limit) return page.map(toRowChange);
-  const first = page[0];
-  assert(first !== undefined, 'a full page has a first change');
-  const lastEvent = (row: ChangeRow): boolean => row.tx_id === last.tx_id && row.seq === last.seq;
-  if (!lastEvent(first)) {
-    // Drop the last event's changes: the next page starts at it.
-    return page.filter((row) => !lastEvent(row)).map(toRowChange);
-  }
-  // One event fills the page: return every one of its changes.
-  const params: unknown[] = [last.tx_id, last.seq];
-  let filter = '';
-  if (range.aggregates !== undefined) {
-    params.push(range.aggregates);
-    filter = 'AND aggregate = ANY($3::text[])';
-  }
-  const result = await pool.query<ChangeRow>(
-    `SELECT tx_id::text AS tx_id, seq::text AS seq, ord, event_id, aggregate, key, operation, before, after
-     FROM ${names.changes} AS c WHERE tx_id = $1::xid8 AND seq = $2::bigint ${filter} ORDER BY c.ord`,
-    params,
-  );
-  return result.rows.map(toRowChange);
 }
 
 function toRowChange(row: ChangeRow): RowChange {

@@ -144,7 +144,7 @@ export function readPgValue(oid: number, text: string | null): Value {
   if (element !== undefined) {
     const read = baseTypes.get(element)?.read;
     assert(read !== undefined, 'every array type maps to a base type');
-    return parsePgArray(text).map((item) => (item === null ? null : read(item)));
+    return readArray(parsePgArray(text), read);
   }
   const read = baseTypes.get(oid)?.read ?? otherTypes.get(oid) ?? readText;
   return read(text);
@@ -170,39 +170,64 @@ export function readPgRow(fields: readonly PgField[], values: readonly unknown[]
 /** Type parsers for `pg` that leave every value as PostgreSQL's text output, for {@link readPgValue}. */
 export const textTypes = { getTypeParser: () => (text: string) => text };
 
+/** A parsed array literal: elements as text or null, nested for a multi-dimensional array. */
+export type PgArray = (string | null | PgArray)[];
+
 /**
- * The elements of a one-dimensional array literal (`{1,2,NULL}`, `{"a b","c\"d"}`), as text or null. A nested or
- * bounded literal (`[0:1]={...}`) is not produced for aggregate columns and is refused by assertion.
+ * The elements of an array literal as PostgreSQL prints it (`{1,2,NULL}`, `{"a b","c\"d"}`, `{{1,2},{3,4}}`,
+ * `[0:1]={7,8}` with explicit bounds, which are dropped). Only called for the array types of {@link arrayElements},
+ * whose delimiter is a comma.
  */
-export function parsePgArray(text: string): (string | null)[] {
-  assert(text.startsWith('{') && text.endsWith('}'), 'an array literal is braced');
-  const items: (string | null)[] = [];
-  const body = text.slice(1, -1);
-  if (body === '') return items;
+export function parsePgArray(text: string): PgArray {
   let i = 0;
-  for (;;) {
-    let item = '';
-    let quoted = false;
-    if (body.charAt(i) === '"') {
-      quoted = true;
-      i += 1;
-      while (i < body.length && body.charAt(i) !== '"') {
-        if (body.charAt(i) === '\\') i += 1;
-        item += body.charAt(i);
-        i += 1;
-      }
-      assert(body.charAt(i) === '"', 'a quoted array element is closed');
-      i += 1;
-    } else {
-      while (i < body.length && body.charAt(i) !== ',') {
-        assert(body.charAt(i) !== '{', 'arrays are one-dimensional');
-        item += body.charAt(i);
-        i += 1;
-      }
-    }
-    items.push(!quoted && item === 'NULL' ? null : item);
-    if (i >= body.length) return items;
-    assert(body.charAt(i) === ',', 'array elements are separated by commas');
-    i += 1;
+  if (text.startsWith('[')) {
+    // Explicit lower bounds (`[0:1]={...}`): the elements are what JSON can carry.
+    i = text.indexOf('=') + 1;
+    assert(i > 0, 'an array literal with bounds has "="');
   }
+  const parseLevel = (): PgArray => {
+    assert(text.charAt(i) === '{', 'an array literal is braced');
+    i += 1;
+    const items: PgArray = [];
+    if (text.charAt(i) === '}') {
+      i += 1;
+      return items;
+    }
+    for (;;) {
+      if (text.charAt(i) === '{') {
+        items.push(parseLevel());
+      } else if (text.charAt(i) === '"') {
+        let item = '';
+        i += 1;
+        while (i < text.length && text.charAt(i) !== '"') {
+          if (text.charAt(i) === '\\') i += 1;
+          item += text.charAt(i);
+          i += 1;
+        }
+        assert(text.charAt(i) === '"', 'a quoted array element is closed');
+        i += 1;
+        items.push(item);
+      } else {
+        const start = i;
+        while (i < text.length && text.charAt(i) !== ',' && text.charAt(i) !== '}') i += 1;
+        const item = text.slice(start, i);
+        items.push(item === 'NULL' ? null : item);
+      }
+      const separator = text.charAt(i);
+      i += 1;
+      if (separator === '}') return items;
+      assert(separator === ',', 'array elements are separated by commas');
+    }
+  };
+  const result = parseLevel();
+  assert(i === text.length, 'an array literal ends with its closing brace');
+  return result;
+}
+
+/** Reads every element of a parsed array with `read`, keeping the nesting. */
+function readArray(items: PgArray, read: (text: string) => Value): Value[] {
+  return items.map((item) => {
+    if (item === null) return null;
+    return typeof item === 'string' ? read(item) : readArray(item, read);
+  });
 }

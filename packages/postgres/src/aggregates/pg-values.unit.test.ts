@@ -57,4 +57,17 @@ describe('parsePgArray', () => {
   it('unescapes backslashes in quoted elements', () => {
     expect(parsePgArray('{"a\\\\b","x,y"}')).toEqual(['a\\b', 'x,y']);
   });
+
+  it('reads multi-dimensional arrays and drops explicit bounds', () => {
+    expect(parsePgArray('{{1,2},{3,NULL}}')).toEqual([
+      ['1', '2'],
+      ['3', null],
+    ]);
+    expect(parsePgArray('[0:1]={7,8}')).toEqual(['7', '8']);
+    expect(parsePgArray('{{"a}","b{"},{}}')).toEqual([['a}', 'b{'], []]);
+    expect(readPgValue(1007, '{{1,2},{3,4}}')).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+  });
 });

@@ -10,6 +10,7 @@ import { isAevonError } from '@aevon/core';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freshSchemas } from '../../../../test/support/postgres.js';
+import { dropAggregateSchemaAndRole } from '../../../../test/support/postgres-aggregates.js';
 import type { PostgresStorage } from '../postgres-storage.js';
 import { createPostgresStorage } from '../postgres-storage.js';
 import { aggregateNamesOf } from './aggregate-tables.js';
@@ -79,6 +80,7 @@ async function setUp(ddl = seedDdl, readVisibilityWaitMs?: number): Promise<Setu
   };
   cleanups.push(async () => {
     for (const storage of storages) await storage.close();
+    await dropAggregateSchemaAndRole(url, schema);
     await drop();
   });
   const { storage, store } = await open();
@@ -104,9 +106,10 @@ function typedWrite(
   eventType: string,
   body: Record<string, unknown>,
   pathValues: readonly string[] = [],
+  stream = 'account_events',
 ): TypedWrite {
   const validated = validateEventInput(state, {
-    stream: 'account_events',
+    stream,
     eventType,
     body,
     pathValues,
@@ -166,6 +169,10 @@ async function tablesOf(
   }
   return tables;
 }
+
+/** A query that runs for minutes: a cross join of two ten-million-row series. */
+const slowSql =
+  'SELECT count(*) AS n FROM generate_series(1, 10000000) a, generate_series(1, 10000000) b';
 
 const created = (name: string): Record<string, unknown> => ({
   name,
@@ -333,7 +340,7 @@ describe('PostgreSQL aggregate store', () => {
     const { store } = await setUp();
     // When / Then
     await expect(
-      store.query({ sql: 'SELECT pg_sleep(5)', params: [], rowsMax: 1, timeoutMs: 100 }),
+      store.query({ sql: slowSql, params: [], rowsMax: 1, timeoutMs: 100 }),
     ).rejects.toMatchObject({ code: 'AEV_SQL_TIMEOUT', details: { timeoutMs: 100 } });
     // And the pooled connection is healthy afterwards
     const after = await store.query({
@@ -372,6 +379,327 @@ describe('PostgreSQL aggregate store', () => {
       ]);
       expect(released.every((c) => c.position === second.event.position)).toBe(true);
       expect(released).toEqual(second.changes);
+    } finally {
+      await older.end();
+    }
+  });
+
+  it('reads every column type back in the canonical form the event holds, in any session time zone', async () => {
+    // Given: new sessions of the test database default to a zone with a half-hour offset
+    const { url } = await nextSchema();
+    const database = decodeURIComponent(new URL(url).pathname.slice(1));
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`ALTER DATABASE "${database}" SET TimeZone = 'Asia/Kolkata'`);
+    cleanups.push(async () => {
+      await admin.query(`ALTER DATABASE "${database}" RESET TimeZone`);
+      await admin.end();
+    });
+    const { store } = await setUp(`
+      CREATE AGGREGATE sample (
+        id bigserial PRIMARY KEY, code char(5), label varchar(10) UNIQUE, amount numeric(10,2), ratio real,
+        score double precision, flag boolean, day date, at_local timestamp(3), at_utc timestamptz, ref uuid,
+        doc jsonb, tags text[], small smallint, big bigint, stamps timestamptz[]
+      );
+      CREATE EVENT_TYPE sample_created (
+        id creates sample(id), code updates sample(code), label updates sample(label),
+        amount updates sample(amount), ratio updates sample(ratio), score updates sample(score),
+        flag updates sample(flag), day updates sample(day), at_local updates sample(at_local),
+        at_utc updates sample(at_utc), ref updates sample(ref), doc updates sample(doc), tags updates sample(tags),
+        small updates sample(small), big updates sample(big), stamps updates sample(stamps)
+      );
+      CREATE STREAM samples (path "/samples/{id}", event_types (sample_created))`);
+    const state = await store.loadDefinitions();
+    const write = typedWrite(
+      state,
+      'sample_created',
+      {
+        code: 'ab',
+        label: 'x',
+        amount: '12.5',
+        ratio: 0.1,
+        score: 1e-7,
+        flag: true,
+        day: '2024-02-29',
+        at_local: '2024-01-31T12:00:00.1234',
+        at_utc: '2024-01-31T23:30:00+05:30',
+        ref: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+        doc: { a: [1, { b: null }], c: 'ü' },
+        tags: ['a b', 'c"d', null, 'NULL', 'x,y'],
+        small: -3,
+        big: '9007199254740993',
+        stamps: ['2024-01-01T00:00:00Z', null],
+      },
+      [],
+      'samples',
+    );
+    // When
+    const result = await store.appendTyped(write);
+    // Then: the row, the query result and the change feed all hold the event's canonical values
+    const expected = { ...write.data, id: 1 };
+    expect(expected).toMatchObject({
+      code: 'ab   ',
+      amount: '12.50',
+      at_local: '2024-01-31T12:00:00.123',
+      at_utc: '2024-01-31T18:00:00Z',
+      ref: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+      big: '9007199254740993',
+    });
+    expect(await store.readRow('sample', 1)).toEqual(expected);
+    const queried = await store.query({
+      sql: 'SELECT * FROM sample',
+      params: [],
+      rowsMax: 10,
+      timeoutMs: 5000,
+    });
+    expect(queried.rows).toEqual([expected]);
+    expect(queried.columns.map((c) => c.type)).toEqual([
+      'bigint',
+      'char(5)',
+      'varchar(10)',
+      'numeric(10,2)',
+      'real',
+      'double precision',
+      'boolean',
+      'date',
+      'timestamp(3)',
+      'timestamptz',
+      'uuid',
+      'jsonb',
+      'text[]',
+      'smallint',
+      'bigint',
+      'timestamptz[]',
+    ]);
+    expect(result.changes).toEqual([
+      expect.objectContaining({
+        aggregate: 'sample',
+        key: 1,
+        operation: 'insert',
+        before: null,
+        after: expected,
+      }),
+    ]);
+    expect(await store.readChanges({ after: null, limit: 10 })).toEqual(result.changes);
+    // And parameters of every type compare with the stored values
+    const matched = await store.query({
+      sql: 'SELECT id FROM sample WHERE at_utc = $1 AND amount = $2 AND tags = $3 AND doc = $4 AND day = $5',
+      params: [
+        '2024-01-31T18:00:00Z',
+        '12.50',
+        ['a b', 'c"d', null, 'NULL', 'x,y'],
+        { a: [1, { b: null }], c: 'ü' },
+        '2024-02-29',
+      ],
+      rowsMax: 10,
+      timeoutMs: 5000,
+    });
+    expect(matched.rows).toEqual([{ id: 1 }]);
+  });
+
+  it('orders racing renames of one UNIQUE column so that a replay of the log meets no conflict', async () => {
+    // Goal: positions are transaction ids, taken before a write applies; if a write could take its id and then
+    // apply after a later id's write, a replay in position order would see a handle taken that was free at the time.
+    // Method: 90 renames over 4 members and 6 handles race from three pools; every outcome is a success or a unique
+    // conflict, and replayRows (which asserts on any conflict) must rebuild exactly the tables.
+    const setup = await setUp(`
+      CREATE AGGREGATE member (id SERIAL PRIMARY KEY, handle varchar(20) UNIQUE, visits integer);
+      CREATE EVENT_TYPE member_joined (id creates member(id), handle updates member(handle));
+      CREATE EVENT_TYPE member_renamed (id references member(id), handle updates member(handle));
+      CREATE STREAM members (path "/members/{id}", event_types (member_joined, member_renamed))`);
+    const stores = [setup.store, await setup.another(), await setup.another()];
+    const state = await setup.store.loadDefinitions();
+    for (let i = 1; i <= 4; i++) {
+      await setup.store.appendTyped(
+        typedWrite(state, 'member_joined', { handle: `h${i}` }, [], 'members'),
+      );
+    }
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    // When
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 90 }, (_, i) =>
+        (stores[i % 3] as AggregateStore).appendTyped(
+          typedWrite(
+            state,
+            'member_renamed',
+            { handle: `h${next(6) + 1}` },
+            [String(next(4) + 1)],
+            'members',
+          ),
+        ),
+      ),
+    );
+    // Then
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        expect(outcome.reason).toMatchObject({
+          code: 'AEV_AGGREGATE_CONFLICT',
+          details: { aggregate: 'member', column: 'handle', constraint: 'unique' },
+        });
+      }
+    }
+    expect(outcomes.some((o) => o.status === 'fulfilled')).toBe(true);
+    const replayed = replayRows(state, await wholeLog(setup.storage), new Map());
+    expect(await tablesOf(setup.store, state)).toEqual(replayed);
+    // And the change feed replays to the same rows
+    const feed = await setup.store.readChanges({ after: null, limit: 1000 });
+    const fromFeed = new Map<string, Row>();
+    for (const change of feed) fromFeed.set(JSON.stringify(change.key), change.after);
+    expect(fromFeed).toEqual(replayed.get('member'));
+  });
+
+  it('answers database refusals with AEV_SQL_INVALID and PostgreSQL message, never a storage error', async () => {
+    // Given
+    const { store } = await setUp();
+    const cases: [string, readonly unknown[], RegExp][] = [
+      ['SELECT 1 / 0 AS x', [], /division by zero/],
+      ["SELECT 'abc'::integer AS x", [], /invalid input syntax/],
+      ['SELECT nope FROM account', [], /column "nope" does not exist/],
+      ['SELECT * FROM account WHERE id = $1', ['not a number'], /invalid input syntax/],
+      ['SELECT * FROM account WHERE name = 1', [], /operator does not exist/],
+      ['SELECT (SELECT id FROM generate_series(1, 2) AS id) AS x', [], /more than one row/],
+    ];
+    for (const [sql, params, message] of cases) {
+      // When / Then
+      await expect(
+        store.query({ sql, params: params as never, rowsMax: 10, timeoutMs: 5000 }),
+        sql,
+      ).rejects.toMatchObject({
+        code: 'AEV_SQL_INVALID',
+        details: { reason: expect.stringMatching(message) },
+      });
+    }
+  });
+
+  it('returns results of types no aggregate has as plain JSON, with a null type', async () => {
+    // Given
+    const { store } = await setUp();
+    // When
+    const result = await store.query({
+      sql: `SELECT ARRAY[[1, 2], [3, 4]] AS grid, interval '1 day 2 hours' AS span, '{"a": 1}'::json AS doc,
+              1.5::numeric AS n, NULL AS nothing, ROW(1, 'x') AS pair`,
+      params: [],
+      rowsMax: 10,
+      timeoutMs: 5000,
+    });
+    // Then
+    expect(result.rows).toEqual([
+      {
+        grid: [
+          [1, 2],
+          [3, 4],
+        ],
+        span: '1 day 02:00:00',
+        doc: { a: 1 },
+        n: '1.5',
+        nothing: null,
+        pair: '(1,x)',
+      },
+    ]);
+    expect(result.columns.every((c) => c.type === null)).toBe(true);
+  });
+
+  it('keeps a write out of the sandbox even without the static check', async () => {
+    // Given
+    const setup = await setUp();
+    const state = await setup.store.loadDefinitions();
+    await setup.store.appendTyped(typedWrite(state, 'account_created', created('kept')));
+    const database = decodeURIComponent(new URL(setup.url).pathname.slice(1));
+    const names = aggregateNamesOf(database, setup.schema);
+    const run = (sql: string) =>
+      executeReadOnlyQuery(setup.storage.pool, names, {
+        sql,
+        params: [],
+        rowsMax: 10,
+        timeoutMs: 5000,
+      });
+    // When / Then
+    await expect(
+      run('WITH d AS (DELETE FROM account RETURNING *) SELECT * FROM d'),
+    ).rejects.toMatchObject({
+      code: 'AEV_SQL_INVALID',
+    });
+    await expect(run(`SELECT * FROM ${setup.schema}.streams`)).rejects.toMatchObject({
+      code: 'AEV_SQL_INVALID',
+      details: { reason: expect.stringMatching(/permission denied/) },
+    });
+    await expect(run('SELECT * FROM account FOR UPDATE')).rejects.toMatchObject({
+      code: 'AEV_SQL_INVALID',
+    });
+    expect((await run('SELECT name FROM account')).rows).toEqual([{ name: 'kept' }]);
+  });
+
+  it('lets another process see a definitions change, and refuses a store on an unmigrated schema with migrate: false', async () => {
+    // Given
+    const setup = await setUp();
+    const other = await setup.another();
+    expect((await other.loadDefinitions()).version).toBe(1);
+    // When
+    await setup.store.changeDefinitions({
+      ddl: 'CREATE AGGREGATE tag (name text PRIMARY KEY)',
+      eventId: uuid(),
+      recordedAt: now,
+      upcasters: new Map(),
+    });
+    // Then
+    const seen = await other.loadDefinitions();
+    expect(seen.version).toBe(2);
+    expect(seen.catalog.aggregates.has('tag')).toBe(true);
+    const { url, schema, drop } = await nextSchema();
+    const storage = await createPostgresStorage({ connectionString: url, schema, poolMax: 2 });
+    cleanups.push(async () => {
+      await storage.close();
+      await drop();
+    });
+    await expect(createPostgresAggregateStore(storage, { migrate: false })).rejects.toMatchObject({
+      code: 'AEV_STORAGE_SCHEMA_MISMATCH',
+    });
+  });
+
+  it('keeps one stream in the same order by revision and by position under racing typed writes', async () => {
+    // Goal: a reader of the global log sees each stream's events in revision order. Writes that only read an
+    // aggregate (a `references` field) run in parallel, so the stream, not the aggregate, must order them.
+    const setup = await setUp(`${seedDdl};
+      CREATE EVENT_TYPE account_noted (id references account(id), note text);
+      ALTER STREAM account_events ADD EVENT_TYPE account_noted`);
+    const stores = [setup.store, await setup.another(), await setup.another()];
+    const state = await setup.store.loadDefinitions();
+    await setup.store.appendTyped(typedWrite(state, 'account_created', created('noted')));
+    // When
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        (stores[i % 3] as AggregateStore).appendTyped(
+          typedWrite(state, 'account_noted', { note: `note ${i}` }, ['1']),
+        ),
+      ),
+    );
+    // Then
+    const stream = (await wholeLog(setup.storage)).filter((e) => e.stream === '/accounts/1');
+    expect(stream).toHaveLength(61);
+    expect(stream.map((e) => e.revision)).toEqual(Array.from({ length: 61 }, (_, i) => BigInt(i)));
+  });
+
+  it('waits in the feed for an older transaction to end, so that a writer reads its own fresh changes', async () => {
+    // Given: a store that may wait long, and an older open transaction holding the watermark back
+    const setup = await setUp(seedDdl, 30_000);
+    const state = await setup.store.loadDefinitions();
+    const older = new pg.Client({ connectionString: setup.url });
+    await older.connect();
+    try {
+      await older.query('BEGIN');
+      await older.query('SELECT pg_current_xact_id()');
+      const written = await setup.store.appendTyped(
+        typedWrite(state, 'account_created', created('fresh')),
+      );
+      // When: the read starts while the older transaction is open, which then ends
+      const read = setup.store.readChanges({ after: null, limit: 100 });
+      await older.query('ROLLBACK');
+      // Then
+      expect(await read).toEqual(written.changes);
     } finally {
       await older.end();
     }

@@ -24,6 +24,7 @@ import {
   definitionsEventType,
   definitionsStream,
   emptyDefinitionsState,
+  pathPlaceholders,
   planRowChanges,
   streamIdFor,
   upcastersNeeded,
@@ -34,7 +35,7 @@ import type { PostgresStorage } from '../postgres-storage.js';
 import { appendInTransaction } from '../queries/append.js';
 import { tablesOf } from '../queries/tables.js';
 import type { Tables } from '../queries/tables.js';
-import { migrate } from '../schema/migrate.js';
+import { checkSchemaVersion, migrate } from '../schema/migrate.js';
 import { inTransaction } from '../transaction.js';
 import { postgresAggregateMigrations } from './aggregate-migrations.js';
 import type { AggregateNames } from './aggregate-tables.js';
@@ -56,7 +57,7 @@ import { runSqlQuery } from './sql-query.js';
 export interface PostgresAggregateStoreOptions {
   /**
    * Apply {@link postgresAggregateMigrations} now (under the migration advisory lock). Default: true. With false,
-   * `aevon migrate` must have run.
+   * `aevon migrate` must have run: creation only checks that they are recorded.
    */
   readonly migrate?: boolean;
   /**
@@ -92,15 +93,17 @@ interface Context {
  * `<schema>_aggregates`, written in the same transactions as the event log. Several processes may share the
  * database.
  *
- * Concurrency. A definitions change takes a transaction advisory lock (the "definitions lock") exclusively, then the
- * `aggregate_definitions` row FOR UPDATE; a typed write takes the definitions lock shared, then an advisory lock per
- * aggregate it touches (exclusive for those it writes, shared for those it only reads: `references` and REFERENCES
- * columns), in name order, and only then the version row FOR SHARE. The locks come before anything that assigns the
- * transaction its id, and an event's position is that id: so two writes that touch one aggregate get their positions
- * in the order they apply, and a replay of the log in position order meets the same rows and constraints as the
- * writes did. Writes to unrelated aggregates run in parallel.
+ * Concurrency (ADR 5). A definitions change takes a transaction advisory lock (the "definitions lock")
+ * exclusively, then the `aggregate_definitions` row FOR UPDATE; a typed write takes the definitions lock shared,
+ * then an advisory lock per aggregate it touches (exclusive for those it writes, shared for those it only reads:
+ * `references` and REFERENCES columns) in name order, then one on its stream, and only then the version row FOR
+ * SHARE. The locks come before anything that assigns the transaction its id, and an event's position is that id: so
+ * two writes that touch one aggregate or one stream get their positions in the order they apply, a replay of the log
+ * in position order meets the same rows and constraints as the writes did, and a stream's revisions follow its
+ * positions. Writes to unrelated aggregates and streams run in parallel.
  * @throws AEV_CONFIG_INVALID when the aggregate schema name is too long or the reader role cannot be created;
- *   AEV_STORAGE_UNAVAILABLE when the database fails.
+ *   AEV_STORAGE_SCHEMA_MISMATCH with `migrate: false` when the migrations are missing; AEV_STORAGE_UNAVAILABLE when
+ *   the database fails.
  */
 export async function createPostgresAggregateStore(
   storage: PostgresStorage,
@@ -113,6 +116,7 @@ export async function createPostgresAggregateStore(
   try {
     if (options.migrate ?? true)
       await migrate(pool, { schema, migrations: postgresAggregateMigrations });
+    else await checkSchemaVersion(pool, { schema, migrations: postgresAggregateMigrations });
     const database = await pool.query<{ name: string }>('SELECT current_database() AS name');
     const name = database.rows[0]?.name;
     assert(name !== undefined, 'the database has a name');
@@ -319,7 +323,12 @@ async function appendTyped(
   }
   const state = await definitionsAt(context, client, version);
   const { catalog } = state;
-  await lockAggregates(client, names, aggregateLocks(catalog, write.eventType));
+  await lockAggregates(
+    client,
+    names,
+    aggregateLocks(catalog, write.eventType),
+    knownStream(catalog, write),
+  );
   assert(
     (await readDefinitionsVersion(client, names, 'FOR SHARE')) === version,
     'the definitions lock keeps the version',
@@ -367,18 +376,44 @@ export function aggregateLocks(
     .map(([aggregate, exclusive]) => ({ aggregate, exclusive }));
 }
 
+/**
+ * The stream id of a write when its path needs no generated key, else null: a generated key is new, so no other
+ * write can share that stream.
+ */
+function knownStream(catalog: Catalog, write: TypedWrite): string | null {
+  const definition = catalog.streams.get(write.stream);
+  if (definition === undefined) return null;
+  const generated = new Set(write.keysToGenerate.map((k) => k.field));
+  for (const field of pathPlaceholders(definition.path)) {
+    if (generated.has(field) || (write.data[field] ?? null) === null) return null;
+  }
+  return streamIdFor(catalog, write.stream, write.data);
+}
+
+/**
+ * Takes the advisory locks of a typed write: its aggregates in name order, then its stream (when known before the
+ * keys are generated), exclusively. The stream lock makes racing writes to one stream take their transaction ids,
+ * and so their positions, in the order of their revisions.
+ */
 async function lockAggregates(
   client: ClientBase,
   names: AggregateNames,
   locks: readonly { aggregate: string; exclusive: boolean }[],
+  stream: string | null,
 ): Promise<void> {
-  if (locks.length === 0) return;
-  // unnest returns rows in array order, so the locks are taken in name order (no deadlock between writers).
+  const keys = locks.map((l) => names.aggregateLockPrefix + l.aggregate);
+  const exclusive = locks.map((l) => l.exclusive);
+  if (stream !== null) {
+    keys.push(names.streamLockPrefix + stream);
+    exclusive.push(true);
+  }
+  if (keys.length === 0) return;
+  // unnest returns rows in array order, so the locks are taken in this order (no deadlock between writers).
   await client.query(
-    `SELECT CASE WHEN l.exclusive THEN pg_advisory_xact_lock(hashtextextended($1 || l.aggregate, 0))
-                 ELSE pg_advisory_xact_lock_shared(hashtextextended($1 || l.aggregate, 0)) END
-     FROM unnest($2::text[], $3::boolean[]) WITH ORDINALITY AS l(aggregate, exclusive, ord)`,
-    [names.aggregateLockPrefix, locks.map((l) => l.aggregate), locks.map((l) => l.exclusive)],
+    `SELECT CASE WHEN l.exclusive THEN pg_advisory_xact_lock(hashtextextended(l.key, 0))
+                 ELSE pg_advisory_xact_lock_shared(hashtextextended(l.key, 0)) END
+     FROM unnest($1::text[], $2::boolean[]) WITH ORDINALITY AS l(key, exclusive, ord)`,
+    [keys, exclusive],
   );
 }
 

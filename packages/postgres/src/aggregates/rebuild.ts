@@ -58,8 +58,8 @@ class RebuildTable {
  *
  * Runs inside the definitions change's transaction, which holds the definitions lock exclusively: no typed write is
  * in flight, so the log read here is complete. The rows of the rebuilt aggregates are held in memory meanwhile.
- * @throws AEV_MIGRATION_INVALID when the replayed rows break the new definition (a NULL in a NOT NULL column, a
- *   repeated UNIQUE value).
+ * @throws AEV_AGGREGATE_CONFLICT when the replayed rows break the new definition (a NULL in a NOT NULL column, a
+ *   repeated UNIQUE value); AEV_MIGRATION_INVALID when an old event needs an upcaster that is missing.
  */
 export async function rebuildTables(
   client: ClientBase,
@@ -174,7 +174,9 @@ async function fillTable(
   const rows = [...table.rows.values()];
   for (const row of rows) {
     const problem = rowProblems(definition, row)[0];
-    if (problem !== undefined) throw rebuildInvalid(definition.name, problem.reason);
+    if (problem !== undefined) {
+      throw rebuildConflict(definition.name, problem.column, 'not_null', problem.reason);
+    }
   }
   const target = tableOf(names, definition.name);
   for (let start = 0; start < rows.length; start += rebuildInsertRowsMax) {
@@ -190,8 +192,10 @@ async function fillTable(
           ? columnOfConstraint(definition, constraintOf(error) ?? '')
           : undefined;
       if (column === undefined) throw error;
-      throw rebuildInvalid(
+      throw rebuildConflict(
         definition.name,
+        column,
+        'unique',
         `two rows have the same ${definition.name}.${column}, which is UNIQUE`,
       );
     }
@@ -224,8 +228,16 @@ async function raiseKeyCounters(
   }
 }
 
-function rebuildInvalid(aggregate: string, reason: string): AevonError<'AEV_MIGRATION_INVALID'> {
-  return new AevonError('AEV_MIGRATION_INVALID', {
+function rebuildConflict(
+  aggregate: string,
+  column: string,
+  constraint: 'not_null' | 'unique',
+  reason: string,
+): AevonError<'AEV_AGGREGATE_CONFLICT'> {
+  return new AevonError('AEV_AGGREGATE_CONFLICT', {
+    aggregate,
+    column,
+    constraint,
     reason: `rebuilding aggregate "${aggregate}" from the log: ${reason}`,
   });
 }

@@ -103,7 +103,9 @@ function invalid(reason: string): AevonError<'AEV_SQL_INVALID'> {
  * Checks, without a database, that `sql` is one read-only SELECT or WITH: it lexes the text as PostgreSQL does
  * (strings with `''` and `E'\''` escapes, quoted identifiers, nested block comments, dollar quotes) so that nothing
  * hides in a literal or a comment, then refuses more than one statement, a first keyword other than SELECT/WITH,
- * locking clauses (`FOR UPDATE`, `FOR SHARE`, ...), keywords of statements that write, and {@link deniedSqlNames}.
+ * locking clauses (`FOR UPDATE`, `FOR SHARE`, ...), keywords of statements that write, {@link deniedSqlNames}, and
+ * every name starting with `pg_` or naming `information_schema`: the system catalogs are readable by every role, so
+ * only a static check keeps a query to the aggregate tables.
  * @throws AEV_SQL_INVALID saying what was refused.
  */
 export function checkReadOnlySql(sql: string): CheckedSql {
@@ -134,6 +136,11 @@ export function checkReadOnlySql(sql: string): CheckedSql {
     if (token.kind !== 'word' && token.kind !== 'quoted') return;
     if (deniedSqlNames.has(token.value)) {
       throw invalid(`the function ${token.value} is not allowed in a query`);
+    }
+    if (token.value.startsWith('pg_') || token.value === 'information_schema') {
+      throw invalid(
+        `${token.value}: the system catalogs and pg_ functions are not available to a query, only aggregate tables`,
+      );
     }
     if (token.kind !== 'word') return;
     if (deniedKeywords.has(token.value)) {

@@ -43,7 +43,7 @@ describe('checkReadOnlySql', () => {
     expect(refusal("SELECT set_config('role', 'postgres', true)")).toMatch(/set_config/);
     expect(refusal("SELECT SET_CONFIG('role', 'postgres', true)")).toMatch(/set_config/);
     expect(refusal(`SELECT "set_config"('role', 'postgres', true)`)).toMatch(/set_config/);
-    expect(refusal("SELECT pg_catalog.set_config('role', 'postgres', true)")).toMatch(/set_config/);
+    expect(refusal("SELECT pg_catalog.set_config('role', 'postgres', true)")).toMatch(/pg_catalog/);
     expect(refusal("SELECT 1set_config('role', 'postgres', true)")).toMatch(/set_config/);
   });
 
@@ -52,6 +52,16 @@ describe('checkReadOnlySql', () => {
     expect(refusal('SELECT pg_advisory_lock(1)')).toMatch(/pg_advisory_lock/);
     expect(refusal("SELECT ts_stat('select v from t')")).toMatch(/ts_stat/);
     expect(refusal('SELECT pg_terminate_backend(1)')).toMatch(/pg_terminate_backend/);
+  });
+
+  it('refuses the system catalogs and pg_ functions', () => {
+    expect(refusal('SELECT * FROM pg_class')).toMatch(/pg_class/);
+    expect(refusal('SELECT * FROM pg_catalog.pg_roles')).toMatch(/pg_catalog/);
+    expect(refusal('SELECT * FROM "pg_catalog"."pg_authid"')).toMatch(/pg_catalog/);
+    expect(refusal('SELECT table_name FROM information_schema.tables')).toMatch(
+      /information_schema/,
+    );
+    expect(refusal('SELECT pg_sleep(10)')).toMatch(/pg_sleep/);
   });
 
   it('refuses U&"..." identifiers, whose escapes could spell a denied name', () => {

@@ -134,9 +134,11 @@ async function runInSandbox(client: ClientBase, request: SqlRequest): Promise<Sq
     }
     seen.add(field.name);
   }
+  // A type is reported for a column of an aggregate table (through subqueries, CTEs and joins), as on every engine;
+  // an expression's (count(*), id + 1) is null, as SQLite cannot know it either.
   const columns = result.fields.map((field) => ({
     name: field.name,
-    type: pgTypeName(field.dataTypeID, field.dataTypeModifier),
+    type: field.tableID === 0 ? null : pgTypeName(field.dataTypeID, field.dataTypeModifier),
   }));
   const rows: Row[] = result.rows
     .slice(0, request.rowsMax)

@@ -2,7 +2,7 @@ import type { Catalog, CatalogChange, DefinitionsState, Upcasters } from '@aevon
 import type { ClientBase } from 'pg';
 import type { Tables } from '../queries/tables.js';
 import type { AggregateNames } from './aggregate-tables.js';
-import { dropAggregateTable, quoteIdent, tableOf } from './aggregate-tables.js';
+import { dropAggregateTable } from './aggregate-tables.js';
 import { rebuildTables } from './rebuild.js';
 
 /** What a definitions change did to the aggregate tables. */
@@ -24,14 +24,15 @@ export interface TableChangeInput {
 }
 
 /**
- * Makes the aggregate tables match the definitions after a change, inside its transaction:
- * - an aggregate that is gone is dropped;
+ * Makes the aggregate tables match the definitions after a change, inside its transaction. The rule keeps every
+ * table a replay of the log, as the SQLite store's does:
+ * - an aggregate that is gone is dropped (with its key counters);
  * - a new one is created and filled by replay (normally from nothing: a new aggregate has no events yet, unless an
  *   event type of an old name links to it again);
- * - one whose change is `rebuild` (or `upcaster`: a column type that linked fields follow), or that was dropped and
- *   created again in the same text, is rebuilt: created anew and filled by replaying the log;
- * - a `compatible` change needs no data: only `DROP NOT NULL` reaches the table, in place (defaults are evaluated by
- *   the store, never by the table).
+ * - one whose definition changed in any way (shape, constraints, defaults), or that was dropped and created again
+ *   in the same text, is rebuilt: created anew and filled by replaying the log;
+ * - so is every aggregate an altered event type links to: old events now read differently (a field's DEFAULT, an
+ *   upcaster), and the rows must follow.
  */
 export async function applyTableChanges(
   client: ClientBase,
@@ -49,31 +50,29 @@ export async function applyTableChanges(
   for (const change of changes) {
     const statement = change.statement;
     if (statement.kind === 'drop' && statement.target === 'aggregate') {
-      if (before.aggregates.has(statement.name) && afterCatalog.aggregates.has(statement.name))
-        rebuilt.add(statement.name);
-    } else if (
-      statement.kind === 'alter_aggregate' &&
-      before.aggregates.has(statement.name) &&
-      afterCatalog.aggregates.has(statement.name)
-    ) {
-      if (change.impact === 'rebuild' || change.impact === 'upcaster') rebuilt.add(statement.name);
+      rebuilt.add(statement.name);
+    } else if (statement.kind === 'alter_event_type' && change.impact !== 'none') {
+      for (const field of afterCatalog.eventTypes.get(statement.name)?.fields ?? []) {
+        if (field.link !== undefined) rebuilt.add(field.link.aggregate);
+      }
     }
+  }
+  for (const [name, definition] of afterCatalog.aggregates) {
+    const old = before.aggregates.get(name);
+    if (old !== undefined && definitionText(old) !== definitionText(definition)) rebuilt.add(name);
+  }
+  for (const name of [...rebuilt]) {
+    if (!before.aggregates.has(name) || !afterCatalog.aggregates.has(name)) rebuilt.delete(name);
   }
   for (const name of dropped) await dropAggregateTable(client, names, name);
-  for (const change of changes) {
-    const statement = change.statement;
-    if (statement.kind !== 'alter_aggregate' || rebuilt.has(statement.name)) continue;
-    if (!before.aggregates.has(statement.name)) continue;
-    for (const action of statement.actions) {
-      if (action.action !== 'drop_not_null') continue;
-      await client.query(
-        `ALTER TABLE ${tableOf(names, statement.name)} ALTER COLUMN ${quoteIdent(action.column)} DROP NOT NULL`,
-      );
-    }
-  }
-  const filled = [...created, ...[...rebuilt].filter((name) => !created.includes(name))].sort();
+  const filled = [...created, ...rebuilt].sort();
   if (filled.length > 0) {
     await rebuildTables(client, names, input.tables, after, filled, input.upcasters);
   }
   return { created: created.sort(), rebuilt: [...rebuilt].sort(), dropped: dropped.sort() };
+}
+
+/** A definition as JSON without source positions, to compare meanings. */
+function definitionText(definition: object): string {
+  return JSON.stringify(definition, (key, value: unknown) => (key === 'at' ? undefined : value));
 }

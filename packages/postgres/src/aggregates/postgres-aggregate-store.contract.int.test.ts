@@ -1,0 +1,23 @@
+import { aggregateStoreContract } from '../../../../test/support/aggregate-store-contract.js';
+import { freshSchemas } from '../../../../test/support/postgres.js';
+import { dropAggregateSchemaAndRole } from '../../../../test/support/postgres-aggregates.js';
+import { createPostgresStorage } from '../postgres-storage.js';
+import { createPostgresAggregateStore } from './postgres-aggregate-store.js';
+
+// One database for the file and a fresh schema (with its own aggregate schema) per test.
+const nextSchema = freshSchemas('aggc');
+
+aggregateStoreContract('postgres', async () => {
+  const { url, schema, drop } = await nextSchema();
+  const storage = await createPostgresStorage({ connectionString: url, schema, poolMax: 4 });
+  const store = await createPostgresAggregateStore(storage);
+  return {
+    store,
+    storage,
+    dispose: async () => {
+      await storage.close();
+      await dropAggregateSchemaAndRole(url, schema);
+      await drop();
+    },
+  };
+});
