@@ -119,7 +119,10 @@ async function openPostgres(
     const metering = await postgres.createPostgresMeteringStore(storage);
     const apiKeys = await postgres.createPostgresApiKeyStore(storage);
     const namedSubscriptions = await postgres.createPostgresNamedSubscriptionStore(storage);
-    const aggregates = await postgres.createPostgresAggregateStore(storage);
+    // Like the storage's own schema: created only when migrating, else checked (AEV_STORAGE_SCHEMA_MISMATCH).
+    const aggregates = await postgres.createPostgresAggregateStore(storage, {
+      migrate: options.migrate ?? false,
+    });
     const location = redactDsn(database.dsn);
     const closeAggregates = async (): Promise<void> => undefined;
     const stores = { metering, apiKeys, namedSubscriptions, aggregates, closeAggregates };
