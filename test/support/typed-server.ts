@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock, EventStore, NamedSubscriptionStore, Storage } from '@aevon/core';
+import type { ApiKeyStore, Clock, EventStore, NamedSubscriptionStore, Storage } from '@aevon/core';
 import { createEventStore, createManualClock, createSeededRandom } from '@aevon/core';
 import type { AggregateStore } from '@aevon/ddl';
 import type { DefinitionsEngine, MeteringEngine } from '@aevon/engine';
@@ -14,6 +14,7 @@ import type { ServerOptions } from '@aevon/server';
 import { createServer } from '@aevon/server';
 import {
   createSqliteAggregateStore,
+  createSqliteApiKeyStore,
   createSqliteMeteringStore,
   createSqliteNamedSubscriptionStore,
   createSqliteStorage,
@@ -27,6 +28,7 @@ interface Stores {
   readonly metering: Parameters<typeof createMeteringEngine>[0]['metering'];
   readonly namedSubscriptions: NamedSubscriptionStore;
   readonly aggregates: AggregateStore;
+  readonly apiKeys: ApiKeyStore;
   /** Closes what the stores hold besides `storage` (SQLite's query process). */
   readonly closeAggregates: () => Promise<void>;
   /** Removes the database (the temporary folder, or the schema). */
@@ -39,6 +41,8 @@ export interface TypedServer {
   readonly definitions: DefinitionsEngine;
   readonly engine: MeteringEngine;
   readonly store: EventStore;
+  /** The database's API keys (checked only with {@link TypedServerOptions.isAuthRequired}). */
+  readonly apiKeys: ApiKeyStore;
   readonly clock: Clock & { advance(ms: number): void };
   /** Closes the server, the engines and the database (which stays, for {@link TypedTarget.reopen}). */
   readonly close: () => Promise<void>;
@@ -52,6 +56,8 @@ export interface TypedServerOptions {
    * write wakes them sets it far above its own time limit.
    */
   readonly pollMs?: number;
+  /** Require an API key on every route but the probes (keys from {@link TypedServer.apiKeys}). Default: off. */
+  readonly isAuthRequired?: boolean;
 }
 
 /** An engine to run the typed tests on. */
@@ -76,6 +82,7 @@ export function sqliteTarget(): TypedTarget {
       metering: createSqliteMeteringStore(storage),
       namedSubscriptions: createSqliteNamedSubscriptionStore(storage),
       aggregates,
+      apiKeys: createSqliteApiKeyStore(storage),
       closeAggregates: () => aggregates.close(),
       drop: async () => undefined,
     };
@@ -112,6 +119,7 @@ export function postgresTarget(prefix: string): TypedTarget {
           metering: await postgres.createPostgresMeteringStore(storage),
           namedSubscriptions: await postgres.createPostgresNamedSubscriptionStore(storage),
           aggregates: await postgres.createPostgresAggregateStore(storage),
+          apiKeys: await postgres.createPostgresApiKeyStore(storage),
           closeAggregates: async () => undefined,
           drop,
         };
@@ -174,12 +182,20 @@ async function serverOn(stores: Stores, options: TypedServerOptions): Promise<Ty
     subscriptionPollMs: pollMs,
     subscriptionWakeSources: [definitions.commits],
   });
-  const app = createServer({ engine, definitions, ...options.server });
+  const app = createServer({
+    engine,
+    definitions,
+    ...(options.isAuthRequired === true
+      ? { apiKeys: { store: stores.apiKeys, clock, isRequired: true } }
+      : {}),
+    ...options.server,
+  });
   return {
     app,
     definitions,
     engine,
     store,
+    apiKeys: stores.apiKeys,
     clock,
     close: async () => {
       // fetch may hold a connection it never sent a request on, which Node keeps until its headers timeout: once

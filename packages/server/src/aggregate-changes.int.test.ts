@@ -89,6 +89,32 @@ describe.each(targets)('aggregate change feed on $name', (target) => {
     for (const frame of changes(frames)) expect(frame.id).toBe(frame.data['position']);
   });
 
+  it('meets history and live with no gap and no duplicate under concurrent writers', async () => {
+    const history = 5;
+    const concurrent = 30;
+    for (let i = 0; i < history; i += 1) await createAccount(`h${i}`);
+    let writes: Promise<void>[] = [];
+    const frames = await readFrames(
+      `${url}/v1/aggregates/account/changes?from=start`,
+      (seen) => changes(seen).length >= history + concurrent,
+      {},
+      async (frame) => {
+        // Writers race the switch from history to live: some start before the live marker is read, some after.
+        if (changes([frame]).length === 1 && writes.length === 0) {
+          writes = Array.from({ length: concurrent }, (_, i) => createAccount(`c${i}`));
+        }
+      },
+    );
+    await Promise.all(writes);
+    const delivered = changes(frames).map((frame) => frame.data);
+    expect(delivered.map((body) => body['key']).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: history + concurrent }, (_, i) => i + 1),
+    );
+    const positions = delivered.map((body) => String(body['position']));
+    expect(new Set(positions).size).toBe(positions.length);
+    expect([...positions].sort()).toEqual(positions);
+  });
+
   it('resumes after Last-Event-ID without loss or duplicate', async () => {
     await createAccount('one');
     await createAccount('two');
