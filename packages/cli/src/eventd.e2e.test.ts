@@ -214,6 +214,46 @@ describe.each(engines)('the Eventd seed with aevon on $name', (engine) => {
     expect(gap.stderr).toContain('migration 3 is missing');
   });
 
+  it('loads upcaster modules beside the migrations, and refuses a step without one', async () => {
+    const dir = workdir({ '0001_eventd_seed.sql': fixedSeedMigration });
+    const env = await engine.database();
+    expect((await runToEnd(['migrate'], dir, env)).code).toBe(0);
+    const server = await serve(dir, env);
+    try {
+      expect((await sendSeed(server.url, seedPost1)).status).toBe(201);
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+    // A NOT NULL field without a DEFAULT: version-1 events cannot be read as version 2 without an upcaster. The
+    // billing_contact change after it rebuilds that table by replaying those events, so the upcaster runs.
+    writeFileSync(
+      join(dir, 'migrations', '0002_add_tier.sql'),
+      'ALTER EVENT_TYPE account_created ADD FIELD tier integer NOT NULL;\n' +
+        'ALTER AGGREGATE billing_contact ADD COLUMN note text;\n',
+    );
+    const refused = await runToEnd(['migrate'], dir, env);
+    expect(refused.code).toBe(7);
+    expect(refused.stderr).toContain('export an upcaster from 0002_add_tier.upcast.mjs');
+    writeFileSync(join(dir, 'migrations', '0002_add_tier.upcast.mjs'), 'export default 42;\n');
+    const badModule = await runToEnd(['migrate'], dir, env);
+    expect(badModule.code).toBe(7);
+    expect(badModule.stderr).toContain('default export { event_type: { N: fn } }');
+    writeFileSync(
+      join(dir, 'migrations', '0002_add_tier.upcast.mjs'),
+      'export default { account_created: { 1: (data) => ({ ...data, tier: 1 }) } };\n',
+    );
+    const migrated = await runToEnd(['migrate'], dir, env);
+    expect(migrated.stderr).toBe('');
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toContain('aevon: applied 0002_add_tier (definitions version 2)');
+    const rows = await runToEnd(
+      ['sql', 'SELECT first_name, last_name, note FROM billing_contact', '--json'],
+      dir,
+      env,
+    );
+    expect(JSON.parse(rows.stdout)).toEqual([{ first_name: 'Bob', last_name: 'Test', note: null }]);
+  });
+
   it(`applies pending definitions migrations at serve ${engine.name === 'sqlite' ? 'on SQLite' : 'only with --migrate on PostgreSQL'}`, async () => {
     const dir = workdir({ '0001_eventd_seed.sql': fixedSeedMigration });
     const env = await engine.database();
