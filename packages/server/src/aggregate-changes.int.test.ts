@@ -2,6 +2,7 @@
 // no gap and no duplicate, resume with Last-Event-ID, the key filter with its checkpoints, and coded answers for bad
 // requests before any stream starts. Method: the real stores and engines on a listening server, fetch reading frames.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { fixedSeedMigration } from '../../../test/support/eventd-seed.js';
 import type { Frame } from '../../../test/support/sse.js';
 import { readFrames } from '../../../test/support/sse.js';
@@ -173,6 +174,36 @@ describe.each(targets)('aggregate change feed on $name', (target) => {
     expect(response.status).toBe(status);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(((await response.json()) as { code: string }).code).toBe(code);
+  });
+
+  it('serves the same feed over a WebSocket, and refuses a bad one before the upgrade', async () => {
+    await createAccount('one');
+    const wsUrl = url.replace(/^http/, 'ws');
+    const socket = new WebSocket(`${wsUrl}/v1/aggregates/account/changes/ws?from=start`);
+    const received: { type: string; id: string | null; data: Record<string, unknown> }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.on('error', reject);
+      socket.on('message', (data: Buffer) => {
+        const frame = JSON.parse(data.toString()) as (typeof received)[number];
+        received.push(frame);
+        if (frame.type === 'live') void rename(1, 'uno');
+        if (received.filter((f) => f.type === 'change').length === 2) resolve();
+      });
+    });
+    socket.close();
+    expect(received.map((frame) => frame.type)).toEqual(['change', 'live', 'change']);
+    expect(received[2]).toMatchObject({
+      data: { key: 1, operation: 'update', after: { name: 'uno' } },
+    });
+    expect(received[2]?.id).toBe(received[2]?.data['position']);
+    const refused = new WebSocket(`${wsUrl}/v1/aggregates/nope/changes/ws`);
+    const status = await new Promise<number | undefined>((resolve) => {
+      refused.on('unexpected-response', (_, response) => resolve(response.statusCode));
+      refused.on('open', () => resolve(undefined));
+      refused.on('error', () => undefined);
+    });
+    refused.terminate();
+    expect(status).toBe(404);
   });
 
   it('wakes event subscriptions on a typed write', async () => {

@@ -21,8 +21,10 @@ import {
 } from './routes/named-subscriptions.js';
 import { registerStateRoutes } from './routes/state.js';
 import {
+  aggregateChangeWebSocketFeeds,
   aggregateChangesPathPattern,
   aggregateChangesPaths,
+  aggregateChangesWebSocketPaths,
   aggregateRowPaths,
   definitionsPaths,
   isTypedWritePath,
@@ -202,6 +204,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   );
   registerStateRoutes(app, options.engine, stateQueries);
   const subscriptions = registerSubscriptionRoutes(app, options.engine, {
+    ...(options.definitions === undefined
+      ? {}
+      : { webSocketFeeds: aggregateChangeWebSocketFeeds(options.definitions) }),
     subscribersMax: positive(options.subscribersMax ?? defaultSubscribersMax),
     webSocketBufferedBytesMax: positive(
       options.webSocketBufferedBytesMax ?? defaultWebSocketBufferedBytesMax,
@@ -343,6 +348,7 @@ const allowedMethodsByUrl: ReadonlyArray<readonly [string, readonly string[]]> =
   ...typedStreamPaths.map((url) => [url, ['POST']] as const),
   ...aggregateRowPaths.map((url) => [url, ['GET', 'HEAD']] as const),
   ...aggregateChangesPaths.map((url) => [url, ['GET']] as const),
+  ...aggregateChangesWebSocketPaths.map((url) => [url, ['GET']] as const),
   ...sqlPaths.map((url) => [url, ['POST']] as const),
   ...definitionsPaths.map((url) => [url, ['GET', 'HEAD']] as const),
 ];

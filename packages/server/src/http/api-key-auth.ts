@@ -4,6 +4,7 @@ import type { ApiKeyRecord, ApiKeyScope, ApiKeyStore, Clock } from '@aevon/core'
 import { apiKeySecretHashPattern, assert, parseApiKey, scopesAllow } from '@aevon/core';
 import {
   aggregateChangesPaths,
+  aggregateChangesWebSocketPaths,
   aggregateRowPaths,
   definitionsPaths,
   sqlPaths,
@@ -72,6 +73,7 @@ const scopeByRoute: ReadonlyMap<string, ApiKeyScope> = new Map<string, ApiKeySco
     [`HEAD ${url}`, 'state:read'] as const,
   ]),
   ...aggregateChangesPaths.map((url) => [`GET ${url}`, 'state:read'] as const),
+  ...aggregateChangesWebSocketPaths.map((url) => [`GET ${url}`, 'state:read'] as const),
   ...sqlPaths.map((url) => [`POST ${url}`, 'state:read'] as const),
   ...definitionsPaths.flatMap((url) => [
     [`GET ${url}`, 'state:read'] as const,

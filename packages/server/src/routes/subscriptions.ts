@@ -6,6 +6,7 @@ import type { MeteringEngine } from '@aevon/engine';
 import { problemForError } from '../http/error-handler.js';
 import type { OpenSubscriptions } from './open-subscriptions.js';
 import { createOpenSubscriptions, subscriptionRequestOf } from './open-subscriptions.js';
+import type { WebSocketFeed } from './subscriptions-ws.js';
 import { registerWebSocketSubscriptionRoutes } from './subscriptions-ws.js';
 
 /** The paths of the subscription endpoint. */
@@ -26,6 +27,8 @@ export interface SubscriptionRoutesOptions {
   readonly subscribersMax: number;
   /** Bytes a WebSocket subscriber's send buffer may hold before the subscription waits for it to flush. */
   readonly webSocketBufferedBytesMax: number;
+  /** More feeds served over WebSockets (the aggregate change feeds). Default: none. */
+  readonly webSocketFeeds?: readonly WebSocketFeed[];
 }
 
 /**
@@ -59,6 +62,7 @@ export function registerSubscriptionRoutes(
   registerWebSocketSubscriptionRoutes(app, engine, {
     open: openSubscriptions,
     bufferedBytesMax: options.webSocketBufferedBytesMax,
+    ...(options.webSocketFeeds === undefined ? {} : { feeds: options.webSocketFeeds }),
   });
   for (const url of subscriptionPaths) {
     // No HEAD: it would open a stream that never sends a body.
@@ -159,7 +163,7 @@ async function stream<T>(
 
 /** What every transport sends for one subscription message: its name, the position to resume after, its body. */
 export interface SubscriptionFrame {
-  readonly name: 'event' | 'checkpoint' | 'live' | 'error';
+  readonly name: 'event' | 'change' | 'checkpoint' | 'live' | 'error';
   readonly id: string | null;
   readonly body: unknown;
 }
@@ -181,7 +185,8 @@ export function formatMessage(message: SubscriptionMessage): string {
   return formatSseFrame(subscriptionFrame(message));
 }
 
-function formatSseFrame({ name, id, body }: SubscriptionFrame): string {
+/** One SSE frame: `id` (when the frame has one), `event`, `data`. */
+export function formatSseFrame({ name, id, body }: SubscriptionFrame): string {
   const idLine = id === null ? '' : `id: ${id}\n`;
   return `${idLine}event: ${name}\ndata: ${JSON.stringify(body)}\n\n`;
 }

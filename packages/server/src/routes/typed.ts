@@ -5,7 +5,9 @@ import type { TypedWriteResult, Value } from '@aevon/ddl';
 import type { AggregateChangeMessage, DefinitionsEngine } from '@aevon/engine';
 import type { ConcurrencyLimit } from '../http/admission.js';
 import type { OpenSubscriptions } from './open-subscriptions.js';
-import { lastEventIdOf, serveSse } from './subscriptions.js';
+import type { SubscriptionFrame } from './subscriptions.js';
+import { formatSseFrame, lastEventIdOf, serveSse } from './subscriptions.js';
+import type { WebSocketFeed } from './subscriptions-ws.js';
 
 /** `POST /v1/streams/{stream}` and `POST /v1/streams/{stream}/{key...}`, and the same without `/v1` (the seed's form). */
 export const typedStreamPaths = [
@@ -21,8 +23,14 @@ export const aggregateChangesPaths = [
   '/v1/aggregates/:name/changes',
   '/aggregates/:name/changes',
 ] as const;
+/** The change feed of an aggregate over a WebSocket. */
+export const aggregateChangesWebSocketPaths = [
+  '/v1/aggregates/:name/changes/ws',
+  '/aggregates/:name/changes/ws',
+] as const;
 /** Request paths of change feeds: long-lived, so admission control leaves them to `subscribersMax`. */
-export const aggregateChangesPathPattern = /^\/(?:v1\/)?aggregates\/[^/?]+\/changes(?:\?|$)/;
+export const aggregateChangesPathPattern =
+  /^\/(?:v1\/)?aggregates\/[^/?]+\/changes(?:\/ws)?(?:\?|$)/;
 export const sqlPaths = ['/v1/sql', '/sql'] as const;
 export const definitionsPaths = ['/v1/definitions'] as const;
 
@@ -198,11 +206,43 @@ function sqlRequestOf(body: unknown): SqlBody {
   return { sql, params: params as Value[], limit: limit as number | undefined };
 }
 
+/**
+ * The change feeds over WebSockets (`GET /v1/aggregates/{name}/changes/ws`): the same messages as the SSE feed, one
+ * JSON text frame each, `{ "type", "id", "data" }`, with `from` (there is no Last-Event-ID) and `key` as query
+ * parameters.
+ */
+export function aggregateChangeWebSocketFeeds(definitions: DefinitionsEngine): WebSocketFeed[] {
+  return aggregateChangesWebSocketPaths.map((url) => ({
+    url,
+    open: async (request, signal) => {
+      const messages = await definitions.openChanges(
+        {
+          aggregate: request.params['name'] ?? '',
+          from: request.query['from'],
+          keys: request.query['key'],
+        },
+        signal,
+      );
+      return changeFrames(messages);
+    },
+  }));
+}
+
+async function* changeFrames(
+  messages: AsyncIterable<AggregateChangeMessage>,
+): AsyncGenerator<SubscriptionFrame> {
+  for await (const message of messages) yield changeFrame(message);
+}
+
 /** One SSE frame per change feed message; a change carries its position as the id only where its event ends. */
 export function formatChange(message: AggregateChangeMessage): string {
+  return formatSseFrame(changeFrame(message));
+}
+
+/** The transport-neutral frame of a change feed message. */
+export function changeFrame(message: AggregateChangeMessage): SubscriptionFrame {
   if (message.kind !== 'change') {
-    const id = message.position === null ? '' : `id: ${message.position}\n`;
-    return `${id}event: ${message.kind}\ndata: ${JSON.stringify({ position: message.position })}\n\n`;
+    return { name: message.kind, id: message.position, body: { position: message.position } };
   }
   const { change } = message;
   const body = {
@@ -214,8 +254,7 @@ export function formatChange(message: AggregateChangeMessage): string {
     before: change.before,
     after: change.after,
   };
-  const id = message.isEventEnd ? `id: ${change.position}\n` : '';
-  return `${id}event: change\ndata: ${JSON.stringify(body)}\n\n`;
+  return { name: 'change', id: message.isEventEnd ? change.position : null, body };
 }
 
 /** True for the route of a typed write, whose JSON body may have trailing commas (the seed's do). */
