@@ -1,4 +1,5 @@
 import type { DataType, DefaultValue, Literal } from './model.js';
+import { readLiteral } from './write/values.js';
 
 /** PostgreSQL's bound on varchar(n) and char(n). */
 export const characterLengthMax = 10_485_760;
@@ -112,7 +113,14 @@ export function defaultProblem(
       ? undefined
       : `DEFAULT ${value.name.toUpperCase()}${value.name === 'now' || value.name === 'gen_random_uuid' ? '()' : ''} does not fit type ${name}`;
   }
-  return literalProblem(type, value.literal, notNull);
+  const problem = literalProblem(type, value.literal, notNull);
+  if (problem !== undefined) return problem;
+  // The literal must also read as a value the way it is evaluated at write time (an array literal's elements, a
+  // timestamp's zone, a jsonb string's characters), so that a default the check accepts never fails later.
+  const read = readLiteral(type, value.literal);
+  return read.ok
+    ? undefined
+    : `DEFAULT ${showLiteral(value.literal)} does not fit type ${formatDataType(type)}: ${read.reason}`;
 }
 
 function literalProblem(type: DataType, literal: Literal, notNull: boolean): string | undefined {

@@ -96,8 +96,13 @@ const fn = (n: 'now' | 'current_timestamp' | 'current_date' | 'gen_random_uuid')
 
 /** A DEFAULT that fits the type (undefined for serials, which take none). */
 function defaultFor(type: DataType): fc.Arbitrary<DefaultValue | undefined> {
-  if (type.array === true && !type.name.endsWith('serial'))
-    return fc.constantFrom(string('{}'), string('{1,2}'));
+  if (type.array === true && !type.name.endsWith('serial')) {
+    // Elements must read as the element type: `1` and `2` do for integers and text, not for dates or UUIDs.
+    const numbersFit = ['smallint', 'integer', 'bigint', 'text', 'varchar', 'char'].includes(
+      type.name,
+    );
+    return numbersFit ? fc.constantFrom(string('{}'), string('{1,2}')) : fc.constant(string('{}'));
+  }
   switch (type.name) {
     case 'smallint':
       return fc.integer({ min: -32768, max: 32767 }).map((n) => number(String(n)));
@@ -106,8 +111,9 @@ function defaultFor(type: DataType): fc.Arbitrary<DefaultValue | undefined> {
     case 'bigint':
       return fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => number(n.toString()));
     case 'numeric': {
+      // One digit of room is kept for the carry of rounding to the scale (PostgreSQL rounds, then checks).
       const digits =
-        type.precision === undefined ? 9 : Math.min(9, type.precision - (type.scale ?? 0));
+        type.precision === undefined ? 9 : Math.min(9, type.precision - (type.scale ?? 0) - 1);
       if (digits <= 0) return fc.constant(number('0'));
       return fc
         .tuple(

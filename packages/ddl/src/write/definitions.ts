@@ -31,6 +31,7 @@ export interface DefinitionsChangeInput {
   readonly recordedAt?: string;
 }
 
+/** The definitions after a change, what each statement did to them, and the warnings of the check. */
 export interface AppliedDefinitionsChange {
   readonly state: DefinitionsState;
   readonly changes: readonly CatalogChange[];

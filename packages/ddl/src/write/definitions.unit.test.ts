@@ -217,3 +217,36 @@ describe('event types dragged by a column type change', () => {
     expect(upcastersNeeded(before, result.changes)).toEqual([{ eventType: 'e', fromVersion: 1 }]);
   });
 });
+
+describe('DEFAULT literals the check accepts always evaluate', () => {
+  it.each([
+    [
+      "text[] DEFAULT '{a,}'",
+      "DEFAULT '{a,}' does not fit type text[]: must be an array literal such as {1,2}",
+    ],
+    [
+      "date[] DEFAULT '{1}'",
+      "DEFAULT '{1}' does not fit type date[]: element 0: must be a date YYYY-MM-DD",
+    ],
+    [
+      'numeric(1,-5) DEFAULT 950000',
+      'DEFAULT 950000 does not fit type numeric(1,-5): must be a numeric(1,-5): at most 6 digits before the decimal point',
+    ],
+    [
+      "timestamptz DEFAULT '2024-01-01 00:00+25'",
+      "DEFAULT '2024-01-01 00:00+25' does not fit type timestamptz: must be an RFC 3339 timestamp with a time zone, " +
+        'such as "2024-01-31T12:00:00Z"',
+    ],
+  ])('refuses a column %s', (column, reason) => {
+    let error: unknown;
+    try {
+      applyDefinitionsChange(emptyDefinitionsState(), {
+        ddl: `CREATE AGGREGATE a (id integer PRIMARY KEY, c ${column})`,
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isAevonError(error, 'AEV_DDL_INVALID')).toBe(true);
+    expect((error as Error).message).toContain(reason);
+  });
+});

@@ -21,6 +21,7 @@ export interface AppliedRowChange {
   readonly after: Row;
 }
 
+/** The changes one event's operations made, or the first constraint they broke (and then nothing changed). */
 export type RowOperationsOutcome =
   | { readonly ok: true; readonly changes: readonly AppliedRowChange[] }
   | { readonly ok: false; readonly conflict: AevonError<'AEV_AGGREGATE_CONFLICT'> };

@@ -362,7 +362,30 @@ function formatMicros(micros: bigint, zoned: boolean): string | null {
 
 function coerceJson(input: unknown): Coerced {
   const problem = jsonProblem(input, 0);
-  return problem === undefined ? ok(input as Value) : refuse(problem);
+  return problem === undefined ? ok(canonicalJson(input) as Value) : refuse(problem);
+}
+
+/**
+ * A checked JSON value with every object's keys in PostgreSQL's jsonb order (shorter keys first, then by UTF-8 bytes),
+ * so that equal jsonb values have one form on every engine and compare equal as text.
+ */
+function canonicalJson(value: unknown): unknown {
+  if (Array.isArray(value)) return (value as unknown[]).map(canonicalJson);
+  if (value === null || typeof value !== 'object') return Object.is(value, -0) ? 0 : value;
+  const encoder = new TextEncoder();
+  const keys = Object.keys(value).map((key) => ({ key, bytes: encoder.encode(key) }));
+  keys.sort((a, b) => a.bytes.length - b.bytes.length || compareBytes(a.bytes, b.bytes));
+  const result: Record<string, unknown> = {};
+  for (const { key } of keys) put(result, key, canonicalJson((value as JsonObject)[key]));
+  return result;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length && i < b.length; i++) {
+    const difference = (a[i] ?? 0) - (b[i] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return a.length - b.length;
 }
 
 function jsonProblem(value: unknown, depth: number): string | undefined {
@@ -483,6 +506,7 @@ function coerceArrayLiteral(type: DataType, text: string): Coerced {
     }
     if (i < body.length && body.charAt(i) !== ',')
       return refuse('must be an array literal such as {1,2}');
+    if (!quoted && item === '') return refuse('must be an array literal such as {1,2}');
     if (!quoted && item.toUpperCase() === 'NULL') values.push(null);
     else {
       const coerced = coerceFromText(element, item);
@@ -506,7 +530,7 @@ export function evaluateDefault(
 ): Value {
   const coerced =
     value.kind === 'literal'
-      ? coerceLiteral(type, value.literal)
+      ? readLiteral(type, value.literal)
       : coerceFunction(type, value.name, context);
   assert(
     coerced.ok,
@@ -515,7 +539,11 @@ export function evaluateDefault(
   return coerced.value;
 }
 
-function coerceLiteral(type: DataType, literal: Literal): Coerced {
+/**
+ * Reads a DEFAULT literal as a value of `type`, as {@link evaluateDefault} does: the catalog check calls it so that
+ * every default it accepts evaluates.
+ */
+export function readLiteral(type: DataType, literal: Literal): Coerced {
   switch (literal.kind) {
     case 'null':
       return ok(null);

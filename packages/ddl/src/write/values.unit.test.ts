@@ -65,6 +65,7 @@ const accepted: readonly (readonly [string, unknown, unknown])[] = [
   ['timestamptz(2)', '2024-01-31T12:00:00.125Z', '2024-01-31T12:00:00.13Z'],
   ['jsonb', { a: [1, 'x', null, { b: true }] }, { a: [1, 'x', null, { b: true }] }],
   ['jsonb', 'just a string', 'just a string'],
+  ['jsonb', -0, 0],
   ['jsonb', 3.5, 3.5],
   ['jsonb', [], []],
   ['integer[]', [1, null, 3], [1, null, 3]],
@@ -215,6 +216,25 @@ describe('coerceValue', () => {
   });
 });
 
+describe('jsonb canonical form', () => {
+  it('orders object keys as PostgreSQL does: shorter first, then by UTF-8 bytes, at every depth', () => {
+    const coerced = coerceValue(
+      { name: 'jsonb' },
+      { bb: 1, a: { zz: [{ y: 1, x: 2 }], b: 0 }, é: 2, z: 3, ab: 4 },
+    );
+    expect(coerced.ok).toBe(true);
+    if (!coerced.ok) return;
+    expect(JSON.stringify(coerced.value)).toBe(
+      '{"a":{"b":0,"zz":[{"x":2,"y":1}]},"z":3,"ab":4,"bb":1,"é":2}',
+    );
+  });
+  it('keeps a "__proto__" key as a plain key', () => {
+    const input = JSON.parse('{"__proto__": {"b": 1, "a": 2}}') as unknown;
+    const coerced = coerceValue({ name: 'jsonb' }, input);
+    expect(coerced.ok && JSON.stringify(coerced.value)).toBe('{"__proto__":{"a":2,"b":1}}');
+  });
+});
+
 describe('coerceFromText', () => {
   it.each([
     ['integer', '123', 123],
@@ -241,6 +261,10 @@ describe('coerceFromText', () => {
     ['jsonb', '{', 'must be JSON text'],
     ['integer[]', '1,2', 'must be an array literal such as {1,2}'],
     ['integer[]', '{{1}}', 'must be a one-dimensional array literal'],
+    ['text[]', '{a,}', 'must be an array literal such as {1,2}'],
+    ['text[]', '{,a}', 'must be an array literal such as {1,2}'],
+    ['text[]', '{"a"b}', 'must be an array literal such as {1,2}'],
+    ['text[]', '{"a}', 'must be an array literal such as {1,2}'],
     ['integer[]', '{1,x}', 'element 1: must be an integer between -2147483648 and 2147483647'],
   ] as const)('%s refuses %j', (type, text, reason) => {
     expect(coerceFromText(parseDataType(type), text)).toEqual({ ok: false, reason });
