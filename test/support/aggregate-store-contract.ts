@@ -390,6 +390,56 @@ export function aggregateStoreContract(
       });
     });
 
+    describe('values in SQL', () => {
+      it('sorts and compares timestamps in the order of time, fractions or not', async () => {
+        await define(
+          store,
+          `CREATE AGGREGATE tick (id integer PRIMARY KEY, at timestamptz, local timestamp);
+           CREATE EVENT_TYPE ticked (id creates tick(id), at updates tick(at), local updates tick(local));
+           CREATE STREAM ticks (path "/ticks/{id}" event_types (ticked))`,
+        );
+        // The canonical forms trim trailing zeros: as plain text `…05.6Z` would sort after `…05.678Z`.
+        const times = [
+          '2026-01-02T03:04:05.678Z',
+          '2026-01-02T03:04:05Z',
+          '2026-01-02T03:04:05.6Z',
+          '2026-01-02T03:04:04.999999Z',
+          '2026-01-02T03:04:05.000001Z',
+        ];
+        for (const [index, at] of times.entries()) {
+          await store.appendTyped(
+            await typed(store, 'ticks', 'ticked', { id: index + 1, at, local: at.slice(0, -1) }),
+          );
+        }
+        const sorted = [...times].sort(
+          (a, b) => Date.parse(a) - Date.parse(b) || a.length - b.length,
+        );
+        const byTime = [
+          '2026-01-02T03:04:04.999999Z',
+          '2026-01-02T03:04:05Z',
+          '2026-01-02T03:04:05.000001Z',
+          '2026-01-02T03:04:05.6Z',
+          '2026-01-02T03:04:05.678Z',
+        ];
+        expect(sorted).toEqual(byTime);
+        const run = async (sql: string) =>
+          (await store.query({ sql, params: [], rowsMax: 100, timeoutMs: 10_000 })).rows;
+        expect((await run('SELECT at FROM tick ORDER BY at')).map((r) => r.at)).toEqual(byTime);
+        expect((await run('SELECT local FROM tick ORDER BY local')).map((r) => r.local)).toEqual(
+          byTime.map((t) => t.slice(0, -1)),
+        );
+        // Column against column (a self-join): the latest tick is later than every other.
+        expect(
+          await run(
+            'SELECT a.id FROM tick a WHERE NOT EXISTS (SELECT 1 FROM tick b WHERE b.at > a.at)',
+          ),
+        ).toEqual([{ id: 1 }]);
+        expect(await run('SELECT count(*) AS n FROM tick a JOIN tick b ON b.at = a.at')).toEqual([
+          { n: 5 },
+        ]);
+      });
+    });
+
     describe('typed writes on the seed', () => {
       it('refuses the seed account_created as written: its typo leaves billing_contact.last_name null', async () => {
         await define(store, eventdExamples.join(';\n'));

@@ -411,4 +411,41 @@ describe('SQLite storage shared connection', () => {
     storage.database.exec('ROLLBACK');
     expect(error).toBeInstanceOf(AssertionError);
   });
+
+  it('appends within another module’s transaction, with the same checks, and rolls back with it', async () => {
+    const storage = open();
+    storage.database.exec('CREATE TABLE tallies (n INTEGER) STRICT');
+    const insert = storage.database.prepare('INSERT INTO tallies (n) VALUES (?)');
+    await storage.appendBatches([batch('s', 'no_stream', 'a')]);
+    // Committed together: the event takes the next position, the table row is there.
+    const outcome = storage.transaction(() => {
+      insert.run(1);
+      return storage.appendWithin(batch('s', 0n, 'b'));
+    });
+    expect(outcome.ok && outcome.result.events.map((e) => [e.id, e.revision, e.position])).toEqual([
+      ['b', 1n, '00000000000000000002'],
+    ]);
+    // A failed expectation and a stored id are outcomes, and write nothing of the batch.
+    const refused = storage.transaction(() => [
+      storage.appendWithin(batch('s', 0n, 'c')),
+      storage.appendWithin(batch('t', 'any', 'a')),
+    ]);
+    expect(refused.map((o) => !o.ok && o.error.code)).toEqual([
+      'AEV_STREAM_VERSION_MISMATCH',
+      'AEV_EVENT_ID_DUPLICATE',
+    ]);
+    // Rolled back with the caller: the event goes too, and its position is taken again.
+    expect(() =>
+      storage.transaction(() => {
+        storage.appendWithin(batch('s', 1n, 'd'));
+        insert.run(2);
+        throw new Error('changed my mind');
+      }),
+    ).toThrow('changed my mind');
+    await storage.appendBatches([batch('s', 1n, 'e')]);
+    expect(positionsOf(storage)).toEqual([1n, 2n, 3n]);
+    expect(storage.database.prepare('SELECT n FROM tallies').pluck().all()).toEqual([1]);
+    // Outside a transaction it is a programmer error.
+    expect(() => storage.appendWithin(batch('s', 'any', 'f'))).toThrow(AssertionError);
+  });
 });

@@ -6,7 +6,12 @@ import { assert } from '@aevon/core';
  * How aggregates live in SQLite: each is a real `STRICT` table `agg_<name>`, with column types that keep every
  * canonical value exactly (docs/reference/ddl.md, "Values"): integers (smallint to bigserial) and booleans (0/1) as
  * INTEGER, real/double precision as REAL, numeric as its decimal TEXT (exact; it compares as text in SQL), every
- * character, uuid, date and timestamp type as TEXT, jsonb and arrays as JSON TEXT.
+ * character, uuid and date type as TEXT, timestamps as TEXT with exactly six fraction digits, jsonb and arrays as
+ * JSON TEXT.
+ *
+ * Why the fixed-width timestamps: the canonical form trims trailing fraction zeros, and `Z` (0x5A) sorts after every
+ * digit, so as canonical text `…05.6Z` would sort after `…05.678Z`. Stored as `…05.600000Z`, timestamps sort and
+ * compare as text in the order of time; reads give the canonical form back.
  */
 export const aggregateTablePrefix = 'agg_';
 
@@ -21,7 +26,8 @@ export function aggregateTableName(name: string): string {
 }
 
 /** How a canonical value of a DDL type is stored. */
-export type StorageClass = 'integer' | 'real' | 'numeric' | 'boolean' | 'text' | 'json';
+export type StorageClass =
+  'integer' | 'real' | 'numeric' | 'boolean' | 'text' | 'timestamp' | 'json';
 
 /** The storage class of a (column or field) type. */
 export function storageClass(type: DataType): StorageClass {
@@ -48,9 +54,10 @@ export function storageClass(type: DataType): StorageClass {
     case 'char':
     case 'uuid':
     case 'date':
+      return 'text';
     case 'timestamp':
     case 'timestamptz':
-      return 'text';
+      return 'timestamp';
   }
 }
 
@@ -60,6 +67,7 @@ const sqliteTypeByClass: Readonly<Record<StorageClass, string>> = {
   numeric: 'TEXT',
   boolean: 'INTEGER',
   text: 'TEXT',
+  timestamp: 'TEXT',
   json: 'TEXT',
 };
 
@@ -141,6 +149,8 @@ export function toSqlite(storage: StorageClass, value: Value): null | bigint | n
     case 'text':
       assert(typeof value === 'string', 'a numeric or text value is a string');
       return value;
+    case 'timestamp':
+      return storedTimestamp(value);
     case 'json':
       return JSON.stringify(value);
   }
@@ -159,9 +169,30 @@ export function fromSqlite(storage: StorageClass, raw: unknown): Value {
     case 'numeric':
     case 'text':
       return typeof raw === 'string' ? raw : JSON.stringify(raw);
+    case 'timestamp':
+      return canonicalTimestamp(raw as string);
     case 'json':
       return JSON.parse(raw as string) as Value;
   }
+}
+
+const timestampPattern =
+  /^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,6}))?(Z?)$/;
+
+/** A canonical timestamp (`…:05.6Z`) as stored: exactly six fraction digits (`…:05.600000Z`). */
+export function storedTimestamp(value: Value): string {
+  assert(typeof value === 'string', 'a timestamp is a string');
+  const match = timestampPattern.exec(value);
+  assert(match !== null, 'a canonical timestamp is YYYY-MM-DDTHH:MM:SS[.ffffff][Z]');
+  return `${match[1] ?? ''}.${(match[2] ?? '').padEnd(6, '0')}${match[3] ?? ''}`;
+}
+
+/** A stored timestamp back in canonical form: trailing fraction zeros trimmed, no fraction when it is zero. */
+export function canonicalTimestamp(stored: string): string {
+  const match = timestampPattern.exec(stored);
+  assert(match !== null, 'a stored timestamp is YYYY-MM-DDTHH:MM:SS.ffffff[Z]');
+  const fraction = (match[2] ?? '').replace(/0+$/, '');
+  return `${match[1] ?? ''}${fraction === '' ? '' : `.${fraction}`}${match[3] ?? ''}`;
 }
 
 /** An integer in canonical form: a number when safe, else its decimal string. */

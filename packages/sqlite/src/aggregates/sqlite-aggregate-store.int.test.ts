@@ -108,6 +108,8 @@ describe('SQLite aggregate store: the SQL guard', () => {
   it.each([
     ['load_extension', "SELECT load_extension('/tmp/x.so')"],
     ['a pragma function (virtual table)', "SELECT * FROM pragma_table_info('agg_account')"],
+    ['dbstat', 'SELECT * FROM dbstat'],
+    ['a pragma function next to json_each', "SELECT * FROM json_each('[1]'), pragma_database_list"],
     ['the temp schema', 'SELECT * FROM sqlite_temp_schema'],
     ['the log by its schema name', 'SELECT * FROM main.events'],
     ['the log in a subquery', 'SELECT (SELECT count(*) FROM events) AS n FROM account'],
@@ -164,6 +166,49 @@ describe('SQLite aggregate store: the SQL guard', () => {
     expect((await query(store, `SELECT '$1' AS "$2" FROM account LIMIT 1`)).rows).toEqual([
       { $2: '$1' },
     ]);
+  });
+
+  it('opens json_each and json_tree, to query jsonb and array columns', async () => {
+    const { store } = await seeded(tempPath());
+    await define(
+      store,
+      `CREATE AGGREGATE doc (id integer PRIMARY KEY, tags text[], body jsonb);
+       CREATE EVENT_TYPE doc_written (id creates doc(id), tags updates doc(tags), body updates doc(body));
+       CREATE STREAM docs (path "/docs/{id}" event_types (doc_written))`,
+    );
+    await store.appendTyped(
+      await write(store, 'docs', 'doc_written', { id: 1, tags: ['a', 'b'], body: { k: [1, 2] } }),
+    );
+    await store.appendTyped(await write(store, 'docs', 'doc_written', { id: 2, tags: ['b'] }));
+    expect(
+      (
+        await query(
+          store,
+          'SELECT d.id, t.value AS tag FROM doc d, json_each(d.tags) t ORDER BY d.id, t.value',
+        )
+      ).rows,
+    ).toEqual([
+      { id: 1, tag: 'a' },
+      { id: 1, tag: 'b' },
+      { id: 2, tag: 'b' },
+    ]);
+    expect(
+      (
+        await query(
+          store,
+          'SELECT id FROM doc WHERE EXISTS (SELECT 1 FROM json_each(doc.tags) WHERE value = $1) ORDER BY id',
+          ['a'],
+        )
+      ).rows,
+    ).toEqual([{ id: 1 }]);
+    expect(
+      (
+        await query(
+          store,
+          "SELECT count(*) AS n FROM doc, json_tree(doc.body) WHERE json_tree.type = 'integer'",
+        )
+      ).rows,
+    ).toEqual([{ n: 2 }]);
   });
 
   it('an aggregate named like a storage table is queried by its table name; the name still means the log', async () => {

@@ -314,14 +314,15 @@ class SqliteAggregates implements SqliteAggregateStore {
       state,
       this.#run(() => this.#mainObjectNames()),
     );
-    const db = this.#queryConnection();
-    this.#run(() => {
+    const db = this.#run(() => this.#queryConnection());
+    const allowedRootPages = this.#run(() => {
       if (this.#queryViewsVersion !== state.version) {
         replaceViews(db, views);
         this.#queryViewsVersion = state.version;
       }
+      return this.#aggregateRootPages(db, state);
     });
-    const statement = guardQuery(db, rewritten.sql, params, this.#aggregateRootPages(db, state));
+    const statement = guardQuery(db, rewritten.sql, params, allowedRootPages);
     const job: QueryJob = {
       sql: rewritten.sql,
       params,
