@@ -195,35 +195,49 @@ export async function setUpAggregateSchema(pool: Pool, names: AggregateNames): P
   }
 }
 
+/**
+ * Makes the reader role exist and the session user able to `SET ROLE` to it. Membership is not enough on PostgreSQL
+ * 16 and later: a CREATEROLE user is made a member of the roles it creates without the SET option, so the check
+ * there is `pg_has_role(..., 'SET')`, and a plain GRANT (SET defaults to true) adds what is missing.
+ */
 async function ensureReaderRole(client: ClientBase, names: AggregateNames): Promise<void> {
-  const found = await client.query<{ member: boolean }>(
-    `SELECT pg_has_role(current_user, oid, 'MEMBER') AS member FROM pg_roles WHERE rolname = $1`,
-    [names.readerRole],
+  const server = await client.query<{ version: string }>(
+    "SELECT current_setting('server_version_num') AS version",
   );
-  const role = found.rows[0];
-  if (role?.member === true) return;
-  try {
-    if (role === undefined) await client.query(`CREATE ROLE ${names.reader} NOLOGIN NOINHERIT`);
-    const member = await client.query<{ member: boolean }>(
-      `SELECT pg_has_role(current_user, $1, 'MEMBER') AS member`,
-      [names.readerRole],
+  const privilege = Number(server.rows[0]?.version ?? '0') >= 160000 ? 'SET' : 'MEMBER';
+  const canSet = async (): Promise<boolean | undefined> => {
+    const found = await client.query<{ allowed: boolean }>(
+      'SELECT pg_has_role(current_user, oid, $2) AS allowed FROM pg_roles WHERE rolname = $1',
+      [names.readerRole, privilege],
     );
-    if (member.rows[0]?.member !== true) {
-      await client.query(`GRANT ${names.reader} TO CURRENT_USER`);
-    }
+    return found.rows[0]?.allowed;
+  };
+  const allowed = await canSet();
+  if (allowed === true) return;
+  try {
+    if (allowed === undefined) await client.query(`CREATE ROLE ${names.reader} NOLOGIN NOINHERIT`);
+    await client.query(`GRANT ${names.reader} TO CURRENT_USER`);
   } catch (error) {
     if (!isPermissionError(error)) throw error;
-    throw new AevonError(
-      'AEV_CONFIG_INVALID',
-      {
-        reason:
-          `the SQL reader role ${names.readerRole} is missing or not granted to the storage user, who may not ` +
-          `create or grant it: run CREATE ROLE ${names.readerRole} NOLOGIN; GRANT ${names.readerRole} TO ` +
-          `<storage user>; as an administrator, or give the storage user CREATEROLE`,
-      },
-      { cause: error },
-    );
+    throw readerRoleMissing(names, error);
   }
+  if ((await canSet()) !== true) throw readerRoleMissing(names);
+}
+
+function readerRoleMissing(
+  names: AggregateNames,
+  cause?: unknown,
+): AevonError<'AEV_CONFIG_INVALID'> {
+  return new AevonError(
+    'AEV_CONFIG_INVALID',
+    {
+      reason:
+        `the SQL reader role ${names.readerRole} is missing or not granted to the storage user, who may not ` +
+        `create or grant it: run CREATE ROLE ${names.readerRole} NOLOGIN; GRANT ${names.readerRole} TO ` +
+        `<storage user>; as an administrator, or give the storage user CREATEROLE`,
+    },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function isPermissionError(error: unknown): boolean {

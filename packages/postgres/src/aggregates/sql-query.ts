@@ -160,7 +160,8 @@ function toQueryError(error: unknown, timeoutMs: number): Error {
   if (code === queryCanceled) {
     return new AevonError('AEV_SQL_TIMEOUT', { timeoutMs }, { cause: error });
   }
-  if (code !== undefined && !serverFailureClasses.has(code.slice(0, 2))) {
+  // A query over a configured limit (temp_file_limit, 53400) is the query's fault, unlike the rest of class 53.
+  if (code !== undefined && (code === '53400' || !serverFailureClasses.has(code.slice(0, 2)))) {
     const message = error instanceof Error ? error.message : String(error);
     return new AevonError('AEV_SQL_INVALID', { reason: message }, { cause: error });
   }
