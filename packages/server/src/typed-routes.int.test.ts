@@ -157,7 +157,13 @@ describe.each(targets)('typed events over HTTP on $name', (target) => {
       const body = response.json();
       expect(body.version).toBe(1);
       expect(body.migrations).toEqual([
-        expect.objectContaining({ name: '0001_eventd_seed', checksum: 'b'.repeat(64), version: 1 }),
+        {
+          name: '0001_eventd_seed',
+          checksum: 'b'.repeat(64),
+          version: 1,
+          position: expect.any(String),
+          recorded_at: '2026-03-01T12:00:00.000Z',
+        },
       ]);
       for (const name of ['account', 'billing_contact']) {
         expect(body.ddl).toContain(`CREATE AGGREGATE ${name} (`);

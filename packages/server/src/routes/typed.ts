@@ -103,7 +103,20 @@ export function registerTypedRoutes(app: FastifyInstance, options: TypedRoutesOp
       return queries.run(() => definitions.query(sql, params, limit));
     });
   }
-  for (const url of definitionsPaths) app.get(url, async () => definitions.describe());
+  for (const url of definitionsPaths) {
+    app.get(url, async () => {
+      const view = await definitions.describe();
+      // snake_case on the wire, as the rest of the HTTP API.
+      const migrations = view.migrations.map((migration) => ({
+        name: migration.name,
+        checksum: migration.checksum,
+        version: migration.version,
+        position: migration.position,
+        recorded_at: migration.recordedAt,
+      }));
+      return { version: view.version, ddl: view.ddl, migrations };
+    });
+  }
 }
 
 /** The event type of a typed write: `X-Event-Type`, or the seed's spelling `XEvent-Type`; both must agree. */
