@@ -109,7 +109,11 @@ export interface DefinitionsEngine {
   /** Applies DDL text as one definitions change. @throws AEV_DDL_INVALID, AEV_DEFINITIONS_CHANGED. */
   applyDdl(
     ddl: string,
-    options?: { readonly migration?: { readonly name: string; readonly checksum: string } },
+    options?: {
+      readonly migration?: { readonly name: string; readonly checksum: string };
+      /** Apply only at this definitions version (else `AEV_DEFINITIONS_CHANGED`). Default: any. */
+      readonly expectedVersion?: number;
+    },
   ): Promise<DefinitionsChangeResult>;
   /**
    * Applies the pending migrations of `files` in order, each as one definitions change recording its name and
@@ -157,10 +161,7 @@ export async function createDefinitionsEngine(
 ): Promise<DefinitionsEngine> {
   const { store, clock, random } = options;
   const upcasters: Upcasters = options.upcasters ?? new Map();
-  const sqlTimeoutMs = options.sqlTimeoutMs ?? sqlTimeoutMsDefault;
-  const sqlRowsMax = options.sqlRowsMax ?? sqlRowsMaxDefault;
-  assert(Number.isSafeInteger(sqlTimeoutMs) && sqlTimeoutMs > 0, 'sqlTimeoutMs is positive');
-  assert(Number.isSafeInteger(sqlRowsMax) && sqlRowsMax > 0, 'sqlRowsMax is positive');
+  const { sqlTimeoutMs, sqlRowsMax } = sqlLimits(options);
   const commits = createCommitSignal();
   const waiter = createAppendWaiter(
     commits,
@@ -176,6 +177,7 @@ export async function createDefinitionsEngine(
     const result = await store.changeDefinitions({
       ddl,
       ...(change.migration === undefined ? {} : { migration: change.migration }),
+      ...(change.expectedVersion === undefined ? {} : { expectedVersion: change.expectedVersion }),
       eventId: randomUuid(random),
       recordedAt: formatTimestamp(clock.nowMs()),
       upcasters,
@@ -210,34 +212,71 @@ export async function createDefinitionsEngine(
     migrate: async (files, onApplied) => {
       const pending = pendingMigrations(files, (await reload()).migrations);
       checkMigrations(state, pending, upcasters);
-      for (const file of pending) {
-        const migration = { name: file.name, checksum: file.checksum };
-        const result = await applyDdl(file.ddl, { migration }).catch((error: unknown) => {
-          throw inFile(error, file);
-        });
-        onApplied?.(file, result);
-      }
+      await applyMigrations(pending, { applyDdl, version: () => state.version, onApplied });
       return pending;
     },
     migrationStatus: async (files) => migrationStatus(files, (await reload()).migrations),
     describe: async () => describeDefinitions(await reload()),
     parseKey,
     requireAggregate: aggregateOf,
-    readRow: async (aggregate, keyText) => {
-      const key = await parseKey(aggregate, keyText, 'key');
-      const row = await store.readRow(aggregate, key);
-      if (row === null) throw notFound(`aggregate ${aggregate} row ${JSON.stringify(key)}`);
-      return row;
-    },
-    query: async (sql, params, rowsMax) => {
-      assert(rowsMax === undefined || rowsMax > 0, 'a row limit is positive');
-      const limit = Math.min(rowsMax ?? sqlRowsMax, sqlRowsMax);
-      return store.query({ sql, params, rowsMax: limit, timeoutMs: sqlTimeoutMs });
+    readRow: async (aggregate, keyText) =>
+      readRow(store, aggregate, await parseKey(aggregate, keyText, 'key')),
+    query: async (sql, params, rowsMax = sqlRowsMax) => {
+      assert(rowsMax > 0, 'a row limit is positive');
+      return store.query({
+        sql,
+        params,
+        rowsMax: Math.min(rowsMax, sqlRowsMax),
+        timeoutMs: sqlTimeoutMs,
+      });
     },
     openChanges: (request, signal) =>
       openAggregateChanges(engine, options.log, waiter, request, signal),
   };
   return engine;
+}
+
+/** The SQL bounds of the options, checked. */
+function sqlLimits(options: DefinitionsEngineOptions): {
+  sqlTimeoutMs: number;
+  sqlRowsMax: number;
+} {
+  const sqlTimeoutMs = options.sqlTimeoutMs ?? sqlTimeoutMsDefault;
+  const sqlRowsMax = options.sqlRowsMax ?? sqlRowsMaxDefault;
+  assert(Number.isSafeInteger(sqlTimeoutMs) && sqlTimeoutMs > 0, 'sqlTimeoutMs is positive');
+  assert(Number.isSafeInteger(sqlRowsMax) && sqlRowsMax > 0, 'sqlRowsMax is positive');
+  return { sqlTimeoutMs, sqlRowsMax };
+}
+
+/**
+ * Applies checked migrations in order, each at the definitions version the check assumed: a change another process
+ * made in between fails it with `AEV_DEFINITIONS_CHANGED` (and one that applied the same file, with
+ * `AEV_MIGRATION_INVALID`) rather than applying it on definitions it was not checked against.
+ */
+async function applyMigrations(
+  pending: readonly MigrationFile[],
+  context: {
+    readonly applyDdl: DefinitionsEngine['applyDdl'];
+    readonly version: () => number;
+    readonly onApplied: Parameters<DefinitionsEngine['migrate']>[1];
+  },
+): Promise<void> {
+  for (const file of pending) {
+    const migration = { name: file.name, checksum: file.checksum };
+    const expectedVersion = context.version();
+    const result = await context
+      .applyDdl(file.ddl, { migration, expectedVersion })
+      .catch((error: unknown) => {
+        throw inFile(error, file);
+      });
+    context.onApplied?.(file, result);
+  }
+}
+
+async function readRow(store: AggregateStore, aggregate: string, key: Value): Promise<Row> {
+  const row = await store.readRow(aggregate, key);
+  if (row === null) throw notFound(`aggregate ${aggregate} row ${JSON.stringify(key)}`);
+  return row;
 }
 
 interface WriteContext {
