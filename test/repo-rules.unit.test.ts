@@ -16,10 +16,11 @@ const allowed: Record<string, readonly string[]> = {
   '@aevon/sqlite': ['@aevon/core', '@aevon/ddl'],
   '@aevon/postgres': ['@aevon/core', '@aevon/ddl'],
   '@aevon/conformance': ['@aevon/core'],
-  '@aevon/engine': ['@aevon/core'],
-  '@aevon/server': ['@aevon/core', '@aevon/engine'],
+  '@aevon/engine': ['@aevon/core', '@aevon/ddl'],
+  '@aevon/server': ['@aevon/core', '@aevon/ddl', '@aevon/engine'],
   '@aevon/cli': [
     '@aevon/core',
+    '@aevon/ddl',
     '@aevon/engine',
     '@aevon/server',
     '@aevon/sqlite',

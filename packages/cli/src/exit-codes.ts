@@ -18,6 +18,13 @@ export const exitCodes = {
   storageSchemaMismatch: 4,
   /** `aevon verify` found pre-aggregates that differ from a recomputation from the log. */
   verifyFailed: 5,
+  /** `aevon sql` refused or stopped the query: `AEV_SQL_INVALID`, `AEV_SQL_TIMEOUT`. */
+  sqlFailed: 6,
+  /**
+   * A definitions migration cannot be applied: `AEV_MIGRATION_INVALID` (a bad file name, a gap, an edited applied
+   * file, a bad upcaster module, DDL that does not check) or `AEV_DDL_INVALID`.
+   */
+  migrationInvalid: 7,
 } as const;
 
 /** The exit code after a second signal forced the process down: 128 + the signal number, as shells report it. */
@@ -28,6 +35,10 @@ const exitCodeByErrorCode: Partial<Record<ErrorCode, number>> = {
   AEV_RULE_UNKNOWN: exitCodes.usage,
   AEV_STORAGE_UNAVAILABLE: exitCodes.storageUnavailable,
   AEV_STORAGE_SCHEMA_MISMATCH: exitCodes.storageSchemaMismatch,
+  AEV_SQL_INVALID: exitCodes.sqlFailed,
+  AEV_SQL_TIMEOUT: exitCodes.sqlFailed,
+  AEV_MIGRATION_INVALID: exitCodes.migrationInvalid,
+  AEV_DDL_INVALID: exitCodes.migrationInvalid,
 };
 
 /** The exit code for an error that ends a command. */

@@ -35,6 +35,14 @@ interface ParsedArgs {
   readonly scopes: readonly string[];
   /** `--name` (`aevon keys create`). */
   readonly name: string | undefined;
+  /** `--param` values, in order (`aevon sql`). */
+  readonly params: readonly string[];
+  /** `--limit` (`aevon sql`). */
+  readonly limit: string | undefined;
+  /** `--json` (`aevon sql`). */
+  readonly isJson: boolean;
+  /** `--status` (`aevon migrate`). */
+  readonly isStatus: boolean;
 }
 
 /**
@@ -84,7 +92,16 @@ export async function runCli(
     }
     if (args.command === 'migrate') {
       const { runMigrate } = await import('./commands/migrate.js');
-      return await runMigrate(config, environment);
+      return await runMigrate(config, environment, { isStatus: args.isStatus });
+    }
+    if (args.command === 'sql') {
+      const { parseParam, runSql } = await import('./commands/sql.js');
+      return await runSql(config, environment, {
+        sql: args.operands[0] ?? '',
+        params: args.params.map(parseParam),
+        ...(args.limit === undefined ? {} : { limit: Number(args.limit) }),
+        isJson: args.isJson,
+      });
     }
     if (args.command === 'verify') {
       const { runVerify } = await import('./commands/maintenance.js');
@@ -117,6 +134,10 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
       principal: { type: 'string' },
       scope: { type: 'string', multiple: true },
       name: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      status: { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -132,6 +153,10 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
     principal: values.principal,
     scopes: values.scope ?? [],
     name: values.name,
+    params: values.param ?? [],
+    limit: values.limit,
+    isJson: values.json === true,
+    isStatus: values.status === true,
   };
 }
 
@@ -155,6 +180,11 @@ function checkUsage(command: CommandName, args: ParsedArgs): string | null {
   }
   if (args.scopes.length > 0) return 'option --scope is only for aevon keys create';
   if (args.name !== undefined) return 'option --name is only for aevon keys create';
+  if (args.isStatus && command !== 'migrate') return 'option --status is only for aevon migrate';
+  if (command === 'sql') return sqlUsage(args);
+  if (args.params.length > 0) return 'option --param is only for aevon sql';
+  if (args.limit !== undefined) return 'option --limit is only for aevon sql';
+  if (args.isJson) return 'option --json is only for aevon sql';
   if (args.operands.length > 0) return `unexpected argument ${JSON.stringify(args.operands[0])}`;
   if (args.isMigrate && command !== 'serve') return `option --migrate is only for aevon serve`;
   if (args.rule !== undefined && command !== 'verify' && command !== 'rebuild')
@@ -163,6 +193,22 @@ function checkUsage(command: CommandName, args: ParsedArgs): string | null {
     return 'option --principal is only for aevon verify';
   if (command === 'rebuild' && args.rule === undefined && !args.isHelp)
     return 'aevon rebuild needs --rule RULE';
+  return null;
+}
+
+/** A usage error of `aevon sql`, or null. */
+function sqlUsage(args: ParsedArgs): string | null {
+  if (args.isHelp) return null;
+  if (args.isMigrate) return 'option --migrate is only for aevon serve';
+  if (args.rule !== undefined || args.principal !== undefined)
+    return 'options --rule and --principal are not for aevon sql';
+  const [sql, extra] = args.operands;
+  if (sql === undefined || sql.trim() === '')
+    return 'aevon sql needs a query: aevon sql "SELECT ..."';
+  if (extra !== undefined)
+    return `unexpected argument ${JSON.stringify(extra)} (quote the query as one argument)`;
+  if (args.limit !== undefined && !/^[1-9]\d{0,8}$/.test(args.limit))
+    return '--limit takes a positive integer';
   return null;
 }
 

@@ -24,6 +24,7 @@ describe('runCli', () => {
       expect(result.code).toBe(0);
       expect(result.out).toContain('Usage: aevon <command>');
       expect(result.out).toContain('keys      create, list or revoke API keys');
+      expect(result.out).toContain('sql       run a read-only SQL query');
     },
   );
 
@@ -35,6 +36,9 @@ describe('runCli', () => {
     [['rebuild', '--help'], 'Usage: aevon rebuild --rule RULE'],
     [['keys', '--help'], 'Usage: aevon keys create --scope SCOPE'],
     [['help', 'keys'], 'aevon keys revoke ID'],
+    [['sql', '--help'], 'Usage: aevon sql "SELECT ..."'],
+    [['help', 'sql'], '--param V'],
+    [['migrate', '--help'], '--status'],
   ])('prints command help for %j', async (argv, expected) => {
     const result = await run(argv);
     expect(result.code).toBe(0);
@@ -63,6 +67,16 @@ describe('runCli', () => {
     [['keys', 'revoke', 'a', 'b'], 'takes one key id'],
     [['serve', '--scope', 'admin'], 'only for aevon keys create'],
     [['migrate', '--name', 'x'], 'only for aevon keys create'],
+    [['sql'], 'aevon sql needs a query'],
+    [['sql', '  '], 'aevon sql needs a query'],
+    [['sql', 'SELECT', '1'], 'quote the query as one argument'],
+    [['sql', 'SELECT 1', '--limit', '0'], '--limit takes a positive integer'],
+    [['sql', 'SELECT 1', '--limit', 'ten'], '--limit takes a positive integer'],
+    [['sql', 'SELECT 1', '--migrate'], 'only for aevon serve'],
+    [['sql', 'SELECT 1', '--status'], '--status is only for aevon migrate'],
+    [['serve', '--param', '1'], '--param is only for aevon sql'],
+    [['migrate', '--json'], '--json is only for aevon sql'],
+    [['verify', '--limit', '3'], '--limit is only for aevon sql'],
   ])('exits 2 with one stderr line for %j', async (argv, expected) => {
     const result = await run(argv);
     expect(result.code).toBe(exitCodes.usage);
@@ -85,6 +99,10 @@ describe('exit codes', () => {
     [new AevonError('AEV_STORAGE_SCHEMA_MISMATCH', { expected: 2, actual: 1 }), 4],
     [new AevonError('AEV_RULE_UNKNOWN', { rule: 'r' }), 2],
     [new AevonError('AEV_INTERNAL', {}), 1],
+    [new AevonError('AEV_SQL_INVALID', { reason: 'x' }), 6],
+    [new AevonError('AEV_SQL_TIMEOUT', { timeoutMs: 5 }), 6],
+    [new AevonError('AEV_MIGRATION_INVALID', { reason: 'x' }), 7],
+    [new AevonError('AEV_DDL_INVALID', { reason: 'x' }), 7],
     [new Error('boom'), 1],
   ])('maps %s to %i', (error, code) => {
     expect(exitCodeForError(error)).toBe(code);

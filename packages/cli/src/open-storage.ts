@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ApiKeyStore, CommitSignal, NamedSubscriptionStore, Storage } from '@aevon/core';
 import { AevonError } from '@aevon/core';
+import type { AggregateStore } from '@aevon/ddl';
 import type { MeteringEngineOptions } from '@aevon/engine';
 import type { DatabaseConfig } from './config/config.js';
 
@@ -19,6 +20,13 @@ export interface OpenedStorage {
   readonly apiKeys: ApiKeyStore;
   /** Named subscriptions and their checkpoints (`/v1/subscriptions/{name}`). */
   readonly namedSubscriptions: NamedSubscriptionStore;
+  /** Typed event types, streams and aggregate tables (issue 6), next to the log in the same transactions. */
+  readonly aggregates: AggregateStore;
+  /**
+   * Stops what the aggregate store runs besides the shared connection (SQLite's query process); call it before or
+   * after closing `storage`, which it leaves open.
+   */
+  readonly closeAggregates: () => Promise<void>;
   /**
    * With `listen` on PostgreSQL: the signal that moves on every append committed by any process (LISTEN/NOTIFY), to
    * wake live subscriptions. Closing `storage` closes it. Absent on SQLite, which has one writing process.
@@ -78,7 +86,17 @@ async function openSqlite(database: DatabaseConfig): Promise<OpenedStorage> {
     const metering = sqlite.createSqliteMeteringStore(storage);
     const apiKeys = sqlite.createSqliteApiKeyStore(storage);
     const namedSubscriptions = sqlite.createSqliteNamedSubscriptionStore(storage);
-    return { engine: 'sqlite', location: path, storage, metering, apiKeys, namedSubscriptions };
+    const aggregates = sqlite.createSqliteAggregateStore(storage);
+    return {
+      engine: 'sqlite',
+      location: path,
+      storage,
+      metering,
+      apiKeys,
+      namedSubscriptions,
+      aggregates,
+      closeAggregates: () => aggregates.close(),
+    };
   } catch (error) {
     await storage.close();
     throw error;
@@ -101,10 +119,14 @@ async function openPostgres(
     const metering = await postgres.createPostgresMeteringStore(storage);
     const apiKeys = await postgres.createPostgresApiKeyStore(storage);
     const namedSubscriptions = await postgres.createPostgresNamedSubscriptionStore(storage);
+    // Like the storage's own schema: created only when migrating, else checked (AEV_STORAGE_SCHEMA_MISMATCH).
+    const aggregates = await postgres.createPostgresAggregateStore(storage, {
+      migrate: options.migrate ?? false,
+    });
     const location = redactDsn(database.dsn);
-    if (options.listen !== true) {
-      return { engine: 'postgres', location, storage, metering, apiKeys, namedSubscriptions };
-    }
+    const closeAggregates = async (): Promise<void> => undefined;
+    const stores = { metering, apiKeys, namedSubscriptions, aggregates, closeAggregates };
+    if (options.listen !== true) return { engine: 'postgres', location, storage, ...stores };
     const listener = postgres.createPostgresAppendListener({
       connectionString: database.dsn,
       schema: storage.schema,
@@ -119,9 +141,7 @@ async function openPostgres(
       engine: 'postgres',
       location,
       storage: { ...storage, close },
-      metering,
-      apiKeys,
-      namedSubscriptions,
+      ...stores,
       appendWakeups: listener,
     };
   } catch (error) {

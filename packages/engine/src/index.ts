@@ -58,3 +58,38 @@ export {
   subscriptionPageEvents,
   subscriptionPollMsDefault,
 } from './subscriptions.js';
+export type {
+  DefinitionsEngine,
+  DefinitionsEngineOptions,
+  DefinitionsView,
+  TypedEventInput,
+} from './definitions.js';
+export {
+  createDefinitionsEngine,
+  definitionsRetriesMax,
+  describeDefinitions,
+  sqlRowsMaxDefault,
+  sqlTimeoutMsDefault,
+} from './definitions.js';
+export type { MigrationFile, MigrationStatus } from './migrations.js';
+export {
+  loadMigrations,
+  migrationChecksum,
+  migrationFileBytesMax,
+  migrationFilesMax,
+  migrationStatus,
+  pendingMigrations,
+  upcastersFromModules,
+} from './migrations.js';
+export type {
+  AggregateChangeMessage,
+  AggregateChangeRequest,
+  LogHead,
+  SubscribeToChangesOptions,
+} from './aggregate-changes.js';
+export {
+  aggregateChangeKeysMax,
+  aggregateChangesPageMax,
+  openAggregateChanges,
+  subscribeToChanges,
+} from './aggregate-changes.js';

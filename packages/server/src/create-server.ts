@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assert } from '@aevon/core';
-import type { MeteringEngine } from '@aevon/engine';
+import type { DefinitionsEngine, MeteringEngine } from '@aevon/engine';
 import type { ApiKeyAuthOptions } from './http/api-key-auth.js';
 import { registerApiKeyAuth } from './http/api-key-auth.js';
 import { createConcurrencyLimit, registerAdmission } from './http/admission.js';
@@ -20,6 +20,18 @@ import {
   registerNamedSubscriptionRoutes,
 } from './routes/named-subscriptions.js';
 import { registerStateRoutes } from './routes/state.js';
+import {
+  aggregateChangeWebSocketFeeds,
+  aggregateChangesPathPattern,
+  aggregateChangesPaths,
+  aggregateChangesWebSocketPaths,
+  aggregateRowPaths,
+  definitionsPaths,
+  isTypedWritePath,
+  registerTypedRoutes,
+  sqlPaths,
+  typedStreamPaths,
+} from './routes/typed.js';
 import {
   defaultSubscribersMax,
   namedSubscriptionEventsPath,
@@ -54,6 +66,11 @@ const pathParamLengthMax = 8 * 1024;
 /** Options for {@link createServer}. */
 export interface ServerOptions {
   readonly engine: MeteringEngine;
+  /**
+   * Typed event types, streams and aggregates (`POST /v1/streams/...`, `/v1/aggregates/{name}/...`, `/v1/sql`,
+   * `/v1/definitions`). Default: none, and those routes answer 404.
+   */
+  readonly definitions?: DefinitionsEngine;
   /**
    * Fastify logging: `false` (the default) logs nothing, `true` or `{ level }` logs JSON lines to stdout (or to
    * `stream`) through Fastify's pino, with the `Authorization` header redacted ({@link redactedLogPaths}); a logger
@@ -164,12 +181,14 @@ export function createServer(options: ServerOptions): FastifyInstance {
       ...subscriptionPaths,
       ...webSocketSubscriptionPaths,
       subscriptionStreamPathPattern,
+      aggregateChangesPathPattern,
     ],
   });
   if (options.apiKeys !== undefined) registerApiKeyAuth(app, options.apiKeys);
   // Only JSON bodies are accepted; without this, text/plain would reach the routes as a string.
   app.removeContentTypeParser('text/plain');
-  registerJsonBodyParser(app);
+  // The seed's typed writes end their objects with a trailing comma: accepted there, and only there.
+  registerJsonBodyParser(app, { allowsTrailingCommas: isTypedWritePath });
   app.setErrorHandler((error, request, reply) =>
     handleError(error, request, reply, options.onProgrammerError),
   );
@@ -184,13 +203,23 @@ export function createServer(options: ServerOptions): FastifyInstance {
     positive(options.stateQueriesInFlightMax ?? defaultStateQueriesInFlightMax),
   );
   registerStateRoutes(app, options.engine, stateQueries);
-  registerSubscriptionRoutes(app, options.engine, {
+  const subscriptions = registerSubscriptionRoutes(app, options.engine, {
+    ...(options.definitions === undefined
+      ? {}
+      : { webSocketFeeds: aggregateChangeWebSocketFeeds(options.definitions) }),
     subscribersMax: positive(options.subscribersMax ?? defaultSubscribersMax),
     webSocketBufferedBytesMax: positive(
       options.webSocketBufferedBytesMax ?? defaultWebSocketBufferedBytesMax,
     ),
   });
   registerNamedSubscriptionRoutes(app, options.engine);
+  if (options.definitions !== undefined) {
+    registerTypedRoutes(app, {
+      definitions: options.definitions,
+      queries: stateQueries,
+      subscriptions,
+    });
+  }
   registerHealthRoutes(app, options.engine);
   registerMethodNotAllowed(app);
   return app;
@@ -316,6 +345,12 @@ const allowedMethodsByUrl: ReadonlyArray<readonly [string, readonly string[]]> =
   [namedSubscriptionListPath, ['GET', 'HEAD']],
   ['/v1/subscriptions/ws', ['GET']],
   ['/subscriptions/ws', ['GET']],
+  ...typedStreamPaths.map((url) => [url, ['POST']] as const),
+  ...aggregateRowPaths.map((url) => [url, ['GET', 'HEAD']] as const),
+  ...aggregateChangesPaths.map((url) => [url, ['GET']] as const),
+  ...aggregateChangesWebSocketPaths.map((url) => [url, ['GET']] as const),
+  ...sqlPaths.map((url) => [url, ['POST']] as const),
+  ...definitionsPaths.map((url) => [url, ['GET', 'HEAD']] as const),
 ];
 const allMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 

@@ -1,6 +1,6 @@
 import type { ApiKeyStore, Clock, Random } from '@aevon/core';
 import { AevonError, createEventStore } from '@aevon/core';
-import type { MeteringEngine } from '@aevon/engine';
+import type { DefinitionsEngine, MeteringEngine } from '@aevon/engine';
 import { createMeteringEngine, loadRules, loadSchemas } from '@aevon/engine';
 import { createServer } from '@aevon/server';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +14,8 @@ import {
   formatErrorLine,
 } from '../exit-codes.js';
 import type { CliEnvironment } from '../main.js';
+import { loadConfiguredMigrations, openDefinitions, warningLines } from '../open-definitions.js';
+import type { OpenedStorage } from '../open-storage.js';
 import { openStorage } from '../open-storage.js';
 import { createSystemClock } from '../system-clock.js';
 
@@ -38,10 +40,11 @@ export async function runServe(
   // The engine is built before the server whose logger reports its failed sweeps.
   let onSweepError: (error: unknown) => void = () => undefined;
   let onListenError: (error: unknown) => void = () => undefined;
-  const { engine, apiKeys } = await startEngine(config, {
+  const { engine, apiKeys, definitions } = await startEngine(config, {
     clock,
     random,
     migrate: options.migrate,
+    environment,
     onSweepError: (error) => onSweepError(error),
     onListenError: (error) => onListenError(error),
   });
@@ -54,6 +57,7 @@ export async function runServe(
   let onProgrammerError: (error: Error) => void = () => undefined;
   const app = createServer({
     engine,
+    definitions,
     ...(auth === undefined ? {} : { apiKeys: auth }),
     logger: { level: config.logLevel },
     requestsInFlightMax: config.serverLimits.requestsInFlightMax,
@@ -91,13 +95,19 @@ async function startEngine(
     readonly clock: Clock;
     readonly random: Random;
     readonly migrate: boolean;
+    readonly environment: CliEnvironment;
     readonly onSweepError: (error: unknown) => void;
     readonly onListenError: (error: unknown) => void;
   },
-): Promise<{ readonly engine: MeteringEngine; readonly apiKeys: ApiKeyStore }> {
-  // Rules and schemas first: a configuration mistake fails before the database is touched.
+): Promise<{
+  readonly engine: MeteringEngine;
+  readonly apiKeys: ApiKeyStore;
+  readonly definitions: DefinitionsEngine;
+}> {
+  // Rules, schemas and migrations first: a configuration mistake fails before the database is touched.
   const rules = await loadRules(config.aggregationConfigDir);
   const schemas = await loadSchemas(config.schemaPath);
+  const migrations = await loadConfiguredMigrations(config);
   const opened = await openStorage(config.database, {
     migrate: context.migrate,
     // Live subscriptions hear of other processes' appends through LISTEN/NOTIFY (PostgreSQL).
@@ -113,7 +123,11 @@ async function startEngine(
       // Requests arrive from separate I/O callbacks: gather those of one event-loop turn into one group commit.
       scheduleGroupCommit: (start) => setImmediate(start),
     });
-    const engine = createMeteringEngine({
+    const definitions = await startDefinitions(config, opened, {
+      ...context,
+      ...migrations,
+    });
+    const metering = createMeteringEngine({
       store,
       metering: opened.metering,
       namedSubscriptions: opened.namedSubscriptions,
@@ -122,15 +136,60 @@ async function startEngine(
       schemas,
       cronIntervalMs: config.cronIntervalMs,
       onSweepError: context.onSweepError,
-      ...(opened.appendWakeups === undefined
-        ? {}
-        : { subscriptionWakeSources: [opened.appendWakeups] }),
+      // Typed writes commit through the aggregate store, not the event store: they wake subscriptions too.
+      subscriptionWakeSources: [
+        definitions.commits,
+        ...(opened.appendWakeups === undefined ? [] : [opened.appendWakeups]),
+      ],
     });
-    return { engine, apiKeys: opened.apiKeys };
+    // Closing the engine closes the database; the aggregate store's own resources go with it.
+    const close = async (): Promise<void> => {
+      try {
+        await metering.close();
+      } finally {
+        await opened.closeAggregates();
+      }
+    };
+    return { engine: { ...metering, close }, apiKeys: opened.apiKeys, definitions };
   } catch (error) {
+    await opened.closeAggregates().catch(() => undefined);
     await opened.storage.close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Loads the definitions from the log. Pending definitions migrations are applied here as storage migrations are: on
+ * SQLite always (one embedded writer), on PostgreSQL only with `--migrate` (a serving node never changes a shared
+ * schema on its own; run `aevon migrate`).
+ */
+async function startDefinitions(
+  config: AevonConfig,
+  opened: OpenedStorage,
+  context: {
+    readonly clock: Clock;
+    readonly random: Random;
+    readonly migrate: boolean;
+    readonly environment: CliEnvironment;
+    readonly files: Awaited<ReturnType<typeof loadConfiguredMigrations>>['files'];
+    readonly upcasters: Awaited<ReturnType<typeof loadConfiguredMigrations>>['upcasters'];
+  },
+): Promise<DefinitionsEngine> {
+  const definitions = await openDefinitions(config, opened, {
+    clock: context.clock,
+    random: context.random,
+    upcasters: context.upcasters,
+    ...(opened.appendWakeups === undefined ? {} : { wakeSources: [opened.appendWakeups] }),
+  });
+  if (opened.engine === 'sqlite' || context.migrate) {
+    await definitions.migrate(context.files, (file, result) => {
+      context.environment.stdout(
+        `aevon: applied ${file.name} (definitions version ${result.state.version})`,
+      );
+      for (const line of warningLines(file, result)) context.environment.stderr(line);
+    });
+  }
+  return definitions;
 }
 
 async function listen(app: FastifyInstance, config: AevonConfig): Promise<string> {

@@ -59,6 +59,12 @@ export interface AevonConfig {
    * a key has been created in the database.
    */
   readonly authRequired: boolean | null;
+  /** `definitions.migrations_dir`: the definitions migrations (`NNNN_name.sql`) `aevon migrate` applies. */
+  readonly definitionsMigrationsDir: string;
+  /** `sql.timeout` in milliseconds: the longest a `POST /v1/sql` query runs. */
+  readonly sqlTimeoutMs: number;
+  /** `sql.rows_max`: the most rows a `POST /v1/sql` answer holds (a request's `limit` may only lower it). */
+  readonly sqlRowsMax: number;
 }
 
 /** Every config key, its default, and its environment variable (`AEVON_` + the path in upper snake case). */
@@ -84,6 +90,12 @@ export const configKeys = {
   'server.request_timeout': { default: '30s', env: 'AEVON_SERVER_REQUEST_TIMEOUT' },
   'log.level': { default: 'warn', env: 'AEVON_LOG_LEVEL' },
   'auth.required': { default: 'auto', env: 'AEVON_AUTH_REQUIRED' },
+  'definitions.migrations_dir': {
+    default: './migrations',
+    env: 'AEVON_DEFINITIONS_MIGRATIONS_DIR',
+  },
+  'sql.timeout': { default: '5s', env: 'AEVON_SQL_TIMEOUT' },
+  'sql.rows_max': { default: '1000', env: 'AEVON_SQL_ROWS_MAX' },
 } as const;
 
 /** A config key path such as `server.port`. */

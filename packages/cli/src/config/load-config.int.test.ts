@@ -52,6 +52,35 @@ describe('loadConfig', () => {
       },
       logLevel: 'warn',
       authRequired: null,
+      definitionsMigrationsDir: join(dir, 'migrations'),
+      sqlTimeoutMs: 5_000,
+      sqlRowsMax: 1_000,
+    });
+  });
+
+  it('reads the definitions migrations folder and the SQL limits from the file and the environment', async () => {
+    writeFileSync(
+      join(dir, 'aevon.yaml'),
+      'definitions:\n  migrations_dir: ./ddl\nsql:\n  timeout: 2s\n  rows_max: 50\n',
+    );
+    expect(await loadConfig({ cwd: dir, env: {} })).toMatchObject({
+      definitionsMigrationsDir: join(dir, 'ddl'),
+      sqlTimeoutMs: 2_000,
+      sqlRowsMax: 50,
+    });
+    const env = {
+      AEVON_DEFINITIONS_MIGRATIONS_DIR: '/abs/m',
+      AEVON_SQL_TIMEOUT: '500ms',
+      AEVON_SQL_ROWS_MAX: '7',
+    };
+    expect(await loadConfig({ cwd: dir, env })).toMatchObject({
+      definitionsMigrationsDir: '/abs/m',
+      sqlTimeoutMs: 500,
+      sqlRowsMax: 7,
+    });
+    await expect(loadConfig({ cwd: dir, env: { AEVON_SQL_ROWS_MAX: '0' } })).rejects.toMatchObject({
+      code: 'AEV_CONFIG_INVALID',
+      details: { reason: expect.stringContaining('sql.rows_max') },
     });
   });
 

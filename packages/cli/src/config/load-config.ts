@@ -112,6 +112,7 @@ function buildConfig(file: string | null, get: (key: ConfigKey) => RawValue): Ae
   const cronInterval = text(get('aggregation.cron_interval'), 'aggregation.cron_interval');
   const connectTimeout = get('database.connect_timeout');
   const requestTimeout = get('server.request_timeout');
+  const sqlTimeout = get('sql.timeout');
   return {
     file,
     database: {
@@ -148,6 +149,9 @@ function buildConfig(file: string | null, get: (key: ConfigKey) => RawValue): Ae
     },
     logLevel: level(get('log.level')),
     authRequired: authRequired(get('auth.required')),
+    definitionsMigrationsDir: path(get('definitions.migrations_dir'), 'definitions.migrations_dir'),
+    sqlTimeoutMs: duration(text(sqlTimeout, 'sql.timeout'), sqlTimeout, 'sql.timeout'),
+    sqlRowsMax: count(get, 'sql.rows_max'),
   };
 }
 

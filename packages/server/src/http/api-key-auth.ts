@@ -2,6 +2,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyRecord, ApiKeyScope, ApiKeyStore, Clock } from '@aevon/core';
 import { apiKeySecretHashPattern, assert, parseApiKey, scopesAllow } from '@aevon/core';
+import {
+  aggregateChangesPaths,
+  aggregateChangesWebSocketPaths,
+  aggregateRowPaths,
+  definitionsPaths,
+  sqlPaths,
+  typedStreamPaths,
+} from '../routes/typed.js';
 import { sendProblem } from './error-handler.js';
 import { createProblem } from './problem.js';
 
@@ -35,7 +43,7 @@ export interface ApiKeyAuthOptions {
 const openRoutes: ReadonlySet<string> = new Set(['/health', '/ready']);
 
 /** The scope each route needs, by `METHOD url-pattern`; another authenticated route needs any valid key. */
-const scopeByRoute: ReadonlyMap<string, ApiKeyScope> = new Map([
+const scopeByRoute: ReadonlyMap<string, ApiKeyScope> = new Map<string, ApiKeyScope>([
   ['POST /v1/events', 'events:write'],
   ['POST /v1/ingest', 'events:write'],
   ['POST /v1/events/batch', 'events:write'],
@@ -57,6 +65,20 @@ const scopeByRoute: ReadonlyMap<string, ApiKeyScope> = new Map([
   ['HEAD /v1/named-subscriptions', 'state:read'],
   ['GET /v1/subscriptions/ws', 'state:read'],
   ['GET /subscriptions/ws', 'state:read'],
+  // Typed events and aggregates: writing an event needs the write scope; reading rows, SQL (read-only by
+  // construction), the definitions and the change feeds need the read scope.
+  ...typedStreamPaths.map((url) => [`POST ${url}`, 'events:write'] as const),
+  ...aggregateRowPaths.flatMap((url) => [
+    [`GET ${url}`, 'state:read'] as const,
+    [`HEAD ${url}`, 'state:read'] as const,
+  ]),
+  ...aggregateChangesPaths.map((url) => [`GET ${url}`, 'state:read'] as const),
+  ...aggregateChangesWebSocketPaths.map((url) => [`GET ${url}`, 'state:read'] as const),
+  ...sqlPaths.map((url) => [`POST ${url}`, 'state:read'] as const),
+  ...definitionsPaths.flatMap((url) => [
+    [`GET ${url}`, 'state:read'] as const,
+    [`HEAD ${url}`, 'state:read'] as const,
+  ]),
 ]);
 
 /** The SHA-256 of an API key secret, lower-case hex: the form an {@link ApiKeyStore} holds. */

@@ -10,15 +10,22 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * change: a body that is not valid UTF-8 (Fastify decodes it with U+FFFD replacement characters, so an id with a stray
  * byte would be stored as another id) is 400 `AEV_REQUEST_INVALID`; a `charset` other than UTF-8 and any
  * `Content-Encoding` other than `identity` (Fastify does not decompress) are 415. The JSON itself is parsed by Fastify's
- * own parser, which keeps its `__proto__`/`constructor` poisoning checks.
+ * own parser, which keeps its `__proto__`/`constructor` poisoning checks. On the routes `allowsTrailingCommas` names,
+ * a comma just before `}` or `]` (outside strings) is dropped first: the one leniency the Eventd seed's examples need.
  */
-export function registerJsonBodyParser(app: FastifyInstance): void {
+export function registerJsonBodyParser(
+  app: FastifyInstance,
+  options: { readonly allowsTrailingCommas?: (route: string | undefined) => boolean } = {},
+): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  const allowsTrailingCommas = options.allowsTrailingCommas ?? (() => false);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
       checkEncoding(request);
-      void parseJson(request, decodeUtf8(body as Buffer), done);
+      const text = decodeUtf8(body as Buffer);
+      const lenient = allowsTrailingCommas(request.routeOptions.url);
+      void parseJson(request, lenient ? withoutTrailingCommas(text) : text, done);
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -63,4 +70,44 @@ function decodeUtf8(body: Buffer): string {
   } catch {
     throw invalidRequest('the request body is not valid UTF-8', 'body');
   }
+}
+
+/**
+ * The JSON text without the commas that directly precede (whitespace aside) a closing `}` or `]`, outside strings:
+ * `{"a": 1,}` → `{"a": 1}`. Everything else is left to the JSON parser, so `[,]` or `{,}` stay errors.
+ */
+export function withoutTrailingCommas(text: string): string {
+  const dropped: number[] = [];
+  let isInString = false;
+  // The last comma outside strings with only whitespace after it, and the significant character before it.
+  let comma = -1;
+  let beforeComma = '';
+  let last = '';
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text.charAt(index);
+    if (isInString) {
+      if (char === '\\') index += 1;
+      else if (char === '"') isInString = false;
+      last = '"';
+      continue;
+    }
+    if (char === ' ' || char === '\t' || char === '\n' || char === '\r') continue;
+    const isAfterValue = beforeComma !== '' && !'{[,'.includes(beforeComma);
+    if ((char === '}' || char === ']') && comma >= 0 && isAfterValue) dropped.push(comma);
+    if (char === ',') {
+      comma = index;
+      beforeComma = last;
+    } else comma = -1;
+    if (char === '"') isInString = true;
+    last = char;
+  }
+  if (dropped.length === 0) return text;
+  const parts: string[] = [];
+  let start = 0;
+  for (const index of dropped) {
+    parts.push(text.slice(start, index));
+    start = index + 1;
+  }
+  parts.push(text.slice(start));
+  return parts.join('');
 }

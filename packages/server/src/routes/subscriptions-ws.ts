@@ -23,17 +23,34 @@ export const defaultWebSocketBufferedBytesMax = 1024 * 1024;
  */
 const clientMessageBytesMax = 4 * 1024;
 
+/**
+ * Another feed served over a WebSocket the same way (the aggregate change feeds): opened, so validated, before the
+ * upgrade, each message sent as one frame.
+ */
+export interface WebSocketFeed {
+  readonly url: string;
+  readonly open: (
+    request: FastifyRequest<{
+      Querystring: Record<string, unknown>;
+      Params: Record<string, string>;
+    }>,
+    signal: AbortSignal,
+  ) => Promise<AsyncIterable<SubscriptionFrame>>;
+}
+
 /** Options of {@link registerWebSocketSubscriptionRoutes}. */
 export interface WebSocketSubscriptionOptions {
   readonly open: OpenSubscriptions;
   /** See {@link defaultWebSocketBufferedBytesMax}. */
   readonly bufferedBytesMax: number;
+  /** More feeds on the same socket machinery. Default: none. */
+  readonly feeds?: readonly WebSocketFeed[];
 }
 
 /** A subscription opened (validated) before the upgrade, waiting for its socket. */
 interface Pending {
   readonly controller: AbortController;
-  readonly messages: AsyncIterable<SubscriptionMessage>;
+  readonly messages: AsyncIterable<SubscriptionFrame>;
 }
 
 /**
@@ -61,15 +78,24 @@ export function registerWebSocketSubscriptionRoutes(
   });
   void app.register(fastifyWebsocket, { options: { maxPayload: clientMessageBytesMax } });
   // A child context, so that the route is declared after the plugin's onRoute hook exists.
+  const subscriptionFeeds: WebSocketFeed[] = webSocketSubscriptionPaths.map((url) => ({
+    url,
+    open: async (request, signal) => {
+      const query = request.query;
+      return frames(
+        await engine.openSubscription(subscriptionRequestOf(query, query['from']), signal),
+      );
+    },
+  }));
   void app.register(async (scope) => {
-    for (const url of webSocketSubscriptionPaths) {
-      scope.get<{ Querystring: Record<string, unknown> }>(
+    for (const { url, open } of [...subscriptionFeeds, ...(options.feeds ?? [])]) {
+      scope.get<{ Querystring: Record<string, unknown>; Params: Record<string, string> }>(
         url,
         {
           websocket: true,
           exposeHeadRoute: false,
           preHandler: async (request) => {
-            pending.set(request, await openBeforeUpgrade(engine, options.open, request));
+            pending.set(request, await openBeforeUpgrade(open, options.open, request));
           },
         },
         async (socket, request) => {
@@ -86,10 +112,17 @@ export function registerWebSocketSubscriptionRoutes(
   });
 }
 
+/** The frames of an event subscription's messages. */
+async function* frames(
+  messages: AsyncIterable<SubscriptionMessage>,
+): AsyncGenerator<SubscriptionFrame> {
+  for await (const message of messages) yield subscriptionFrame(message);
+}
+
 async function openBeforeUpgrade(
-  engine: MeteringEngine,
+  openFeed: WebSocketFeed['open'],
   open: OpenSubscriptions,
-  request: FastifyRequest<{ Querystring: Record<string, unknown> }>,
+  request: FastifyRequest<{ Querystring: Record<string, unknown>; Params: Record<string, string> }>,
 ): Promise<Pending> {
   if (!request.ws) {
     throw invalidRequest('must be a WebSocket upgrade (Upgrade: websocket)', 'upgrade');
@@ -99,12 +132,8 @@ async function openBeforeUpgrade(
   // releases the place and ends the subscription.
   request.raw.socket.once('close', release);
   controller.signal.addEventListener('abort', release, { once: true });
-  const query = request.query;
   try {
-    const messages = await engine.openSubscription(
-      subscriptionRequestOf(query, query['from']),
-      controller.signal,
-    );
+    const messages = await openFeed(request, controller.signal);
     return { controller, messages };
   } catch (error) {
     release();
@@ -126,7 +155,7 @@ async function serveSocket(
   try {
     for await (const message of messages) {
       if (signal.aborted) break;
-      const flushed = send(socket, subscriptionFrame(message));
+      const flushed = send(socket, message);
       // A slow reader: stop pulling from the log until the socket has flushed (or the client goes).
       if (socket.bufferedAmount > bufferedBytesMax) await untilAborted(flushed, signal);
     }

@@ -4,7 +4,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RecordedEvent, SubscriptionMessage } from '@aevon/core';
 import type { MeteringEngine } from '@aevon/engine';
 import { problemForError } from '../http/error-handler.js';
+import type { OpenSubscriptions } from './open-subscriptions.js';
 import { createOpenSubscriptions, subscriptionRequestOf } from './open-subscriptions.js';
+import type { WebSocketFeed } from './subscriptions-ws.js';
 import { registerWebSocketSubscriptionRoutes } from './subscriptions-ws.js';
 
 /** The paths of the subscription endpoint. */
@@ -25,6 +27,8 @@ export interface SubscriptionRoutesOptions {
   readonly subscribersMax: number;
   /** Bytes a WebSocket subscriber's send buffer may hold before the subscription waits for it to flush. */
   readonly webSocketBufferedBytesMax: number;
+  /** More feeds served over WebSockets (the aggregate change feeds). Default: none. */
+  readonly webSocketFeeds?: readonly WebSocketFeed[];
 }
 
 /**
@@ -40,7 +44,7 @@ export function registerSubscriptionRoutes(
   app: FastifyInstance,
   engine: MeteringEngine,
   options: SubscriptionRoutesOptions,
-): void {
+): OpenSubscriptions {
   const openSubscriptions = createOpenSubscriptions(options.subscribersMax);
   app.addHook('preClose', async () => openSubscriptions.abortAll());
   const admit = async (
@@ -50,7 +54,7 @@ export function registerSubscriptionRoutes(
   ): Promise<void> => {
     const place = openSubscriptions.reserve();
     try {
-      await serveSubscription(request, reply, place.controller, open);
+      await serveSse(request, reply, place.controller, { open, format: formatMessage });
     } finally {
       place.release();
     }
@@ -58,6 +62,7 @@ export function registerSubscriptionRoutes(
   registerWebSocketSubscriptionRoutes(app, engine, {
     open: openSubscriptions,
     bufferedBytesMax: options.webSocketBufferedBytesMax,
+    ...(options.webSocketFeeds === undefined ? {} : { feeds: options.webSocketFeeds }),
   });
   for (const url of subscriptionPaths) {
     // No HEAD: it would open a stream that never sends a body.
@@ -92,20 +97,33 @@ export function registerSubscriptionRoutes(
       });
     },
   );
+  return openSubscriptions;
 }
 
-function lastEventIdOf(request: FastifyRequest): string | undefined {
+/** The `Last-Event-ID` header of a resuming SSE client, or undefined. */
+export function lastEventIdOf(request: FastifyRequest): string | undefined {
   const lastEventId = request.headers['last-event-id'];
   return typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined;
 }
 
-async function serveSubscription(
+/** How an SSE endpoint opens its messages and writes each as a frame. */
+export interface SseSource<T> {
+  readonly open: (signal: AbortSignal) => Promise<AsyncIterable<T>>;
+  readonly format: (message: T) => string;
+}
+
+/**
+ * Serves messages as Server-Sent Events until the client goes or `controller` aborts: opened first, so that a bad
+ * request is answered with a problem; then each message is written as `format` makes it, waiting for `drain` when the
+ * client reads slowly; an error after the start travels as a last `error` frame.
+ */
+export async function serveSse<T>(
   request: FastifyRequest,
   reply: FastifyReply,
   controller: AbortController,
-  open: (signal: AbortSignal) => Promise<AsyncIterable<SubscriptionMessage>>,
+  source: SseSource<T>,
 ): Promise<void> {
-  const messages = await open(controller.signal);
+  const messages = await source.open(controller.signal);
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -121,7 +139,7 @@ async function serveSubscription(
   raw.write('retry: 1000\n: aevon subscription\n\n');
   raw.on('close', () => controller.abort());
   try {
-    await stream(messages, raw, controller.signal);
+    await stream(messages, raw, controller.signal, source.format);
   } catch (error) {
     if (!controller.signal.aborted) writeError(raw, request, error);
   } finally {
@@ -129,14 +147,15 @@ async function serveSubscription(
   }
 }
 
-async function stream(
-  messages: AsyncIterable<SubscriptionMessage>,
+async function stream<T>(
+  messages: AsyncIterable<T>,
   raw: ServerResponse,
   signal: AbortSignal,
+  format: (message: T) => string,
 ): Promise<void> {
   for await (const message of messages) {
     if (signal.aborted) return;
-    if (raw.write(formatMessage(message))) continue;
+    if (raw.write(format(message))) continue;
     // A slow reader: stop pulling from the log until the socket drains (or the client goes).
     await once(raw, 'drain', { signal }).catch(() => undefined);
   }
@@ -144,7 +163,7 @@ async function stream(
 
 /** What every transport sends for one subscription message: its name, the position to resume after, its body. */
 export interface SubscriptionFrame {
-  readonly name: 'event' | 'checkpoint' | 'live' | 'error';
+  readonly name: 'event' | 'change' | 'checkpoint' | 'live' | 'error';
   readonly id: string | null;
   readonly body: unknown;
 }
@@ -166,7 +185,8 @@ export function formatMessage(message: SubscriptionMessage): string {
   return formatSseFrame(subscriptionFrame(message));
 }
 
-function formatSseFrame({ name, id, body }: SubscriptionFrame): string {
+/** One SSE frame: `id` (when the frame has one), `event`, `data`. */
+export function formatSseFrame({ name, id, body }: SubscriptionFrame): string {
   const idLine = id === null ? '' : `id: ${id}\n`;
   return `${idLine}event: ${name}\ndata: ${JSON.stringify(body)}\n\n`;
 }
