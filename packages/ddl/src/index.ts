@@ -113,3 +113,5 @@ export { foreignKeys, planRowChanges, rowProblems } from './write/plan-rows.js';
 export { upcastEventData } from './write/upcast.js';
 export type { AppliedRowChange, RowOperationsOutcome, RowTables } from './write/replay.js';
 export { applyRowOperations, replayRows } from './write/replay.js';
+export type { TableChanges } from './write/table-changes.js';
+export { aggregateTableChanges } from './write/table-changes.js';

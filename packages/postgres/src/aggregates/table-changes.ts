@@ -1,4 +1,5 @@
 import type { Catalog, CatalogChange, DefinitionsState, Upcasters } from '@aevon/ddl';
+import { aggregateTableChanges } from '@aevon/ddl';
 import type { ClientBase } from 'pg';
 import type { Tables } from '../queries/tables.js';
 import type { AggregateNames } from './aggregate-tables.js';
@@ -39,40 +40,11 @@ export async function applyTableChanges(
   input: TableChangeInput,
 ): Promise<TableChanges> {
   const { names, before, after, changes } = input;
-  const afterCatalog = after.catalog;
-  const dropped = [...before.aggregates.keys()].filter(
-    (name) => !afterCatalog.aggregates.has(name),
-  );
-  const created = [...afterCatalog.aggregates.keys()].filter(
-    (name) => !before.aggregates.has(name),
-  );
-  const rebuilt = new Set<string>();
-  for (const change of changes) {
-    const statement = change.statement;
-    if (statement.kind === 'drop' && statement.target === 'aggregate') {
-      rebuilt.add(statement.name);
-    } else if (statement.kind === 'alter_event_type' && change.impact !== 'none') {
-      for (const field of afterCatalog.eventTypes.get(statement.name)?.fields ?? []) {
-        if (field.link !== undefined) rebuilt.add(field.link.aggregate);
-      }
-    }
-  }
-  for (const [name, definition] of afterCatalog.aggregates) {
-    const old = before.aggregates.get(name);
-    if (old !== undefined && definitionText(old) !== definitionText(definition)) rebuilt.add(name);
-  }
-  for (const name of [...rebuilt]) {
-    if (!before.aggregates.has(name) || !afterCatalog.aggregates.has(name)) rebuilt.delete(name);
-  }
+  const { created, rebuilt, dropped } = aggregateTableChanges(before, after.catalog, changes);
   for (const name of dropped) await dropAggregateTable(client, names, name);
   const filled = [...created, ...rebuilt].sort();
   if (filled.length > 0) {
     await rebuildTables(client, names, input.tables, after, filled, input.upcasters);
   }
-  return { created: created.sort(), rebuilt: [...rebuilt].sort(), dropped: dropped.sort() };
-}
-
-/** A definition as JSON without source positions, to compare meanings. */
-function definitionText(definition: object): string {
-  return JSON.stringify(definition, (key, value: unknown) => (key === 'at' ? undefined : value));
+  return { created, rebuilt, dropped };
 }

@@ -30,6 +30,7 @@ import type {
   Value,
 } from '@aevon/ddl';
 import {
+  aggregateTableChanges,
   applyDefinitionsChange,
   coerceValue,
   definitionsEventType,
@@ -404,7 +405,15 @@ class SqliteAggregates implements SqliteAggregateStore {
     });
     const state = this.#definitions();
     assert(state.version === before.version + 1, 'the definitions event moved the version by one');
-    const plan = tablePlan(before, state, applied.changes);
+    // The table's SQL is part of its shape: a type resolved through a reference can change it alone.
+    const plan = aggregateTableChanges(
+      before.catalog,
+      state.catalog,
+      applied.changes,
+      (name) =>
+        resolveAggregate(before.catalog, name).createSql ===
+        resolveAggregate(state.catalog, name).createSql,
+    );
     // Tables are about to be dropped and created: prepare row statements afresh.
     this.#statements.clear();
     for (const name of plan.dropped) {
@@ -416,7 +425,8 @@ class SqliteAggregates implements SqliteAggregateStore {
       this.#db.exec(`DROP TABLE IF EXISTS ${quoteIdentifier(resolved.table)}`);
       this.#db.exec(resolved.createSql);
     }
-    if (plan.rebuilt.length > 0) this.#replay(state, request.upcasters, new Set(plan.rebuilt));
+    const filled = new Set([...plan.created, ...plan.rebuilt]);
+    if (filled.size > 0) this.#replay(state, request.upcasters, filled);
     return {
       state,
       changes: applied.changes,
@@ -833,63 +843,6 @@ function upcastWithin(state: DefinitionsState, upcasters: Upcasters, event: Reco
       { cause: error },
     );
   }
-}
-
-/** The aggregates to create, rebuild and drop for a definitions change. */
-function tablePlan(
-  before: DefinitionsState,
-  after: DefinitionsState,
-  changes: DefinitionsChangeResult['changes'],
-): { created: string[]; rebuilt: string[]; dropped: string[] } {
-  const created: string[] = [];
-  const rebuilt = new Set<string>();
-  const dropped: string[] = [];
-  // An event type whose definition changed reads old events differently (defaults, upcasters): every aggregate it
-  // links to is rebuilt, so that the tables stay a replay of the log.
-  // A dropped event type's events are no longer read (the replay skips unknown types): the rows they made go too.
-  for (const change of changes) {
-    const statement = change.statement;
-    const eventTypeName =
-      statement.kind === 'alter_event_type'
-        ? statement.name
-        : statement.kind === 'drop' && statement.target === 'event_type'
-          ? statement.name
-          : null;
-    if (eventTypeName === null || change.impact === 'none') continue;
-    for (const catalog of [before.catalog, after.catalog]) {
-      for (const field of catalog.eventTypes.get(eventTypeName)?.fields ?? []) {
-        if (field.link !== undefined) rebuilt.add(field.link.aggregate);
-      }
-    }
-  }
-  for (const name of after.catalog.aggregates.keys()) {
-    if (!before.catalog.aggregates.has(name)) {
-      created.push(name);
-      rebuilt.delete(name);
-      continue;
-    }
-    const old = resolveAggregate(before.catalog, name);
-    const next = resolveAggregate(after.catalog, name);
-    // Any change to an aggregate (shape, defaults, constraints) is replayed: its rows are a function of the log.
-    if (
-      old.createSql !== next.createSql ||
-      definitionText(old.definition) !== definitionText(next.definition)
-    ) {
-      rebuilt.add(name);
-    }
-  }
-  for (const name of before.catalog.aggregates.keys()) {
-    if (!after.catalog.aggregates.has(name)) {
-      dropped.push(name);
-      rebuilt.delete(name);
-    }
-  }
-  return { created, rebuilt: [...rebuilt].filter((n) => after.catalog.aggregates.has(n)), dropped };
-}
-
-/** A definition as JSON without source positions, to compare meanings. */
-function definitionText(definition: object): string {
-  return JSON.stringify(definition, (key, value: unknown) => (key === 'at' ? undefined : value));
 }
 
 /**
