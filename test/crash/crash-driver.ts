@@ -325,7 +325,9 @@ export async function runSweepCrash(
       }
       const running = await startCrashServer(server);
       await waitForCheckpointToMove(direct, before);
-      await sleep(randomInt(random, 150));
+      // A short random delay: a step folds up to 10 pages, and SQLite can fold a 10,000-event step in well under
+      // 150 ms, so a longer delay often lands after the last step instead of in the middle of one.
+      await sleep(randomInt(random, 40));
       await running.kill();
       await direct.close();
       const after = await openDirect(target, { isAfterKill: true });

@@ -57,7 +57,8 @@ function describeEngine(
         try {
           const summary = await runSweepCrash(target, settings);
           console.log(`crash sweep ${formatSummary(summary)}`);
-          if (settings.sweepKills >= 3) expect(summary.killsMidSweep).toBeGreaterThanOrEqual(2);
+          // At least one kill must land inside a sweep, or the run proved nothing; how many do depends on speed.
+          if (settings.sweepKills >= 3) expect(summary.killsMidSweep).toBeGreaterThanOrEqual(1);
         } finally {
           await close();
         }
