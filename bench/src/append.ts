@@ -15,12 +15,12 @@ import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { EventStore, PendingEvent, Storage } from '@aevon/core';
+import type { AppendBatch, EventStore, PendingEvent, Storage } from '@aevon/core';
 import { createEventStore, createInMemoryStorage, randomUuid } from '@aevon/core';
 import { createPostgresStorage } from '@aevon/postgres';
 import { createSqliteStorage } from '@aevon/sqlite';
 import type { Measurement } from './report.js';
-import { environment, measure, time, writeResults } from './report.js';
+import { environment, measure, round, time, writeResults } from './report.js';
 import { postgresServerUrl } from './engine-targets.js';
 import { runBench } from './run-bench.js';
 
@@ -29,6 +29,10 @@ interface Sizes {
   readonly eventsByBatch: ReadonlyMap<number, number>;
   readonly appenders: number;
   readonly appendsPerAppender: number;
+  /** Single-event commits of the sequential baseline of the concurrent shape, per round. */
+  readonly sequentialCommits: number;
+  /** Rounds of the concurrent shape and its baseline: the report gives their medians. */
+  readonly concurrentRounds: number;
 }
 
 const full: Sizes = {
@@ -38,8 +42,12 @@ const full: Sizes = {
     [100, 50_000],
     [1000, 100_000],
   ]),
+  // 64 x 200 = 12,800 events a round (about half a second on SQLite): one round of 64 x 50 lasted 0.1-0.2 s, short
+  // enough for a scheduler hiccup to move the ratio from 6x to 10x.
   appenders: 64,
-  appendsPerAppender: 50,
+  appendsPerAppender: 200,
+  sequentialCommits: 2_000,
+  concurrentRounds: 5,
 };
 const quick: Sizes = {
   eventsByBatch: new Map([
@@ -50,6 +58,8 @@ const quick: Sizes = {
   ]),
   appenders: 8,
   appendsPerAppender: 3,
+  sequentialCommits: 20,
+  concurrentRounds: 2,
 };
 
 const systemClock = { nowMs: () => Date.now() };
@@ -94,6 +104,14 @@ type RawBaseline = (perTransaction: number, total: number) => Promise<number>;
  * `ratio` stay the multi-row INSERT (as before), `copyBaseline` and `copyRatio` are the COPY figures.
  */
 type AppendMeasurement = Measurement & {
+  /** The concurrent shape: rounds measured, each round's figures, and the events each commit carried. */
+  readonly rounds?: number;
+  readonly roundEventsPerSecond?: readonly number[];
+  readonly roundBaselineEventsPerSecond?: readonly number[];
+  readonly roundRatios?: readonly number[];
+  readonly commits?: number;
+  readonly eventsPerCommitMedian?: number;
+  readonly eventsPerCommitMax?: number;
   readonly copyBaseline?: string;
   readonly copyBaselineEventsPerSecond?: number;
   /** eventsPerSecond / copyBaselineEventsPerSecond. */
@@ -140,34 +158,82 @@ async function runEngine(
     }
     console.log(JSON.stringify(rows[rows.length - 1]));
   }
-  const sequentialTotal = sizes.appenders * sizes.appendsPerAppender;
-  const sequential = createEventStore({
-    storage: await open(),
-    clock: systemClock,
-    random: systemRandom,
-  });
-  const sequentialSeconds = await time(async () => {
-    await batches(sequential, 1, sequentialTotal);
-  });
-  await sequential.close();
-  const store = createEventStore({
-    storage: await open(),
-    clock: systemClock,
-    random: systemRandom,
-  });
+  // The concurrent shape against sequential single-event commits, in alternating rounds on fresh databases; the
+  // report gives the medians, and how many events each commit carried (the group commit's coalescing).
+  const concurrentRates: number[] = [];
+  const sequentialRates: number[] = [];
+  const groups: number[] = [];
   let written = 0;
-  const seconds = await time(async () => {
-    written = await concurrent(store, sizes);
-  });
-  await store.close();
-  rows.push(
-    measure(name, `${sizes.appenders} concurrent single-event appenders`, written, seconds, {
-      name: `${sizes.appenders} x sequential single-event commits`,
-      eventsPerSecond: sequentialTotal / sequentialSeconds,
-    }),
-  );
-  console.log(JSON.stringify(rows[rows.length - 1]));
+  let seconds = 0;
+  for (let round = 0; round < sizes.concurrentRounds; round += 1) {
+    const sequential = createEventStore({
+      storage: await open(),
+      clock: systemClock,
+      random: systemRandom,
+    });
+    const sequentialSeconds = await time(async () => {
+      await batches(sequential, 1, sizes.sequentialCommits);
+    });
+    await sequential.close();
+    sequentialRates.push(sizes.sequentialCommits / sequentialSeconds);
+    const storage = countingCommits(await open(), groups);
+    const store = createEventStore({ storage, clock: systemClock, random: systemRandom });
+    const roundSeconds = await time(async () => {
+      written = await concurrent(store, sizes);
+    });
+    await store.close();
+    seconds += roundSeconds;
+    concurrentRates.push(written / roundSeconds);
+  }
+  const concurrentMedian = median(concurrentRates);
+  const sequentialMedian = median(sequentialRates);
+  const row: AppendMeasurement = {
+    ...measure(
+      name,
+      `${sizes.appenders} concurrent single-event appenders`,
+      written,
+      written / concurrentMedian,
+      {
+        name: `sequential single-event commits (${sizes.sequentialCommits} a round)`,
+        eventsPerSecond: sequentialMedian,
+      },
+    ),
+    rounds: sizes.concurrentRounds,
+    roundEventsPerSecond: concurrentRates.map((r) => Math.round(r)),
+    roundBaselineEventsPerSecond: sequentialRates.map((r) => Math.round(r)),
+    roundRatios: concurrentRates.map((r, i) => round(r / (sequentialRates[i] ?? r), 2)),
+    commits: groups.length,
+    eventsPerCommitMedian: median(groups),
+    eventsPerCommitMax: Math.max(...groups),
+  };
+  rows.push(row);
+  console.log(JSON.stringify(row), `(${round(seconds, 2)} s of concurrent appends in all)`);
   return rows;
+}
+
+/**
+ * The storage with its `appendBatches` counting: each call is one commit, and `groups` gets how many events it
+ * carried.
+ */
+function countingCommits(storage: Storage, groups: number[]): Storage {
+  const appendBatches = storage.appendBatches.bind(storage);
+  storage.appendBatches = (batchesOfCommit) => {
+    groups.push(batchesOfCommit.reduce((sum, batch) => sum + eventsOf(batch), 0));
+    return appendBatches(batchesOfCommit);
+  };
+  return storage;
+}
+
+function eventsOf(batch: AppendBatch): number {
+  return batch.reduce((sum, part) => sum + part.events.length, 0);
+}
+
+/** The median of a non-empty list (the mean of the middle two for an even length). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const upper = sorted[middle] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? upper) + upper) / 2;
 }
 
 let fileCounter = 0;
@@ -431,7 +497,26 @@ async function main(): Promise<void> {
   );
   const copyRows = rows.filter((r) => r.copyBaseline !== undefined);
   if (copyRows.length > 0) appendFileSync(files.markdown, `\n${copyTable(copyRows)}\n`);
+  const concurrentRows = rows.filter((r) => r.rounds !== undefined);
+  if (concurrentRows.length > 0)
+    appendFileSync(files.markdown, `\n${concurrentTable(concurrentRows)}\n`);
   console.log(`results: ${files.json} ${files.markdown}`);
+}
+
+/** The rounds of the concurrent shape, and how many events each group commit carried. */
+function concurrentTable(rows: readonly AppendMeasurement[]): string {
+  const lines = [
+    '| engine | rounds | events/s by round | sequential events/s by round | ratio by round | median ratio | commits | events per commit (median) | events per commit (max) |',
+    '| --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.engine} | ${r.rounds ?? ''} | ${(r.roundEventsPerSecond ?? []).join(', ')} | ` +
+        `${(r.roundBaselineEventsPerSecond ?? []).join(', ')} | ${(r.roundRatios ?? []).join(', ')} | ` +
+        `${r.ratio ?? ''} | ${r.commits ?? ''} | ${r.eventsPerCommitMedian ?? ''} | ${r.eventsPerCommitMax ?? ''} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** The second baseline of the PostgreSQL batch shapes: the same rows through COPY. */
