@@ -31,6 +31,8 @@ interface Sizes {
   readonly appendsPerAppender: number;
   /** Single-event commits of the sequential baseline of the concurrent shape, per round. */
   readonly sequentialCommits: number;
+  /** Rounds of each batch shape and its raw baselines: the report gives their medians. */
+  readonly batchRounds: number;
   /** Rounds of the concurrent shape and its baseline: the report gives their medians. */
   readonly concurrentRounds: number;
 }
@@ -47,6 +49,7 @@ const full: Sizes = {
   appenders: 64,
   appendsPerAppender: 200,
   sequentialCommits: 2_000,
+  batchRounds: 3,
   concurrentRounds: 5,
 };
 const quick: Sizes = {
@@ -59,6 +62,7 @@ const quick: Sizes = {
   appenders: 8,
   appendsPerAppender: 3,
   sequentialCommits: 20,
+  batchRounds: 2,
   concurrentRounds: 2,
 };
 
@@ -104,7 +108,11 @@ type RawBaseline = (perTransaction: number, total: number) => Promise<number>;
  * `ratio` stay the multi-row INSERT (as before), `copyBaseline` and `copyRatio` are the COPY figures.
  */
 type AppendMeasurement = Measurement & {
-  /** The concurrent shape: rounds measured, each round's figures, and the events each commit carried. */
+  /**
+   * Rounds measured and each round's figures (events/s, baseline events/s, their ratio); `ratio` is then the median
+   * of the rounds' ratios, `eventsPerSecond` and `baselineEventsPerSecond` the medians of each. The concurrent shape
+   * also gives the events each commit carried.
+   */
   readonly rounds?: number;
   readonly roundEventsPerSecond?: readonly number[];
   readonly roundBaselineEventsPerSecond?: readonly number[];
@@ -126,34 +134,52 @@ async function runEngine(
 ): Promise<AppendMeasurement[]> {
   const rows: AppendMeasurement[] = [];
   for (const [batchSize, total] of sizes.eventsByBatch) {
-    const store = createEventStore({
-      storage: await open(),
-      clock: systemClock,
-      random: systemRandom,
-    });
+    // Rounds of Aevon then its baselines, each on a fresh database: load from other work on the machine drifts
+    // within a run, so each round's ratio pairs figures taken seconds apart, and the row gives medians.
+    const rates: number[] = [];
+    const rawRates: number[] = [];
+    const copyRates: number[] = [];
     let written = 0;
-    const seconds = await time(async () => {
-      written = await batches(store, batchSize, total);
-    });
-    await store.close();
+    for (let round = 0; round < sizes.batchRounds; round += 1) {
+      const store = createEventStore({
+        storage: await open(),
+        clock: systemClock,
+        random: systemRandom,
+      });
+      const seconds = await time(async () => {
+        written = await batches(store, batchSize, total);
+      });
+      await store.close();
+      rates.push(written / seconds);
+      if (raw !== null) rawRates.push(await raw.run(batchSize, total));
+      if (raw?.copy !== undefined) copyRates.push(await raw.copy.run(batchSize, total));
+    }
+    const rate = median(rates);
     const baseline =
       raw === null
         ? undefined
+        : { name: `${raw.name}, ${batchSize}/tx`, eventsPerSecond: median(rawRates) };
+    const row: AppendMeasurement = {
+      ...measure(name, `batch of ${batchSize}`, written, written / rate, baseline),
+      rounds: sizes.batchRounds,
+      roundEventsPerSecond: rates.map((r) => Math.round(r)),
+      ...(raw === null
+        ? {}
         : {
-            name: `${raw.name}, ${batchSize}/tx`,
-            eventsPerSecond: await raw.run(batchSize, total),
-          };
-    const row = measure(name, `batch of ${batchSize}`, written, seconds, baseline);
+            roundBaselineEventsPerSecond: rawRates.map((r) => Math.round(r)),
+            roundRatios: pairedRatios(rates, rawRates),
+            ratio: round(median(pairedRatios(rates, rawRates)), 2),
+          }),
+    };
     const copy = raw?.copy;
     if (copy === undefined) {
       rows.push(row);
     } else {
-      const copyEventsPerSecond = await copy.run(batchSize, total);
       rows.push({
         ...row,
         copyBaseline: `${copy.name}, ${batchSize}/tx`,
-        copyBaselineEventsPerSecond: Math.round(copyEventsPerSecond),
-        copyRatio: Math.round((written / seconds / copyEventsPerSecond) * 100) / 100,
+        copyBaselineEventsPerSecond: Math.round(median(copyRates)),
+        copyRatio: round(median(pairedRatios(rates, copyRates)), 2),
       });
     }
     console.log(JSON.stringify(rows[rows.length - 1]));
@@ -201,7 +227,8 @@ async function runEngine(
     rounds: sizes.concurrentRounds,
     roundEventsPerSecond: concurrentRates.map((r) => Math.round(r)),
     roundBaselineEventsPerSecond: sequentialRates.map((r) => Math.round(r)),
-    roundRatios: concurrentRates.map((r, i) => round(r / (sequentialRates[i] ?? r), 2)),
+    roundRatios: pairedRatios(concurrentRates, sequentialRates),
+    ratio: round(median(pairedRatios(concurrentRates, sequentialRates)), 2),
     commits: groups.length,
     eventsPerCommitMedian: median(groups),
     eventsPerCommitMax: Math.max(...groups),
@@ -226,6 +253,11 @@ function countingCommits(storage: Storage, groups: number[]): Storage {
 
 function eventsOf(batch: AppendBatch): number {
   return batch.reduce((sum, part) => sum + part.events.length, 0);
+}
+
+/** Each round's figure over its baseline's figure of the same round, to two decimals. */
+function pairedRatios(rates: readonly number[], baselines: readonly number[]): number[] {
+  return rates.map((r, i) => round(r / (baselines[i] ?? Number.NaN), 2));
 }
 
 /** The median of a non-empty list (the mean of the middle two for an even length). */
@@ -503,15 +535,15 @@ async function main(): Promise<void> {
   console.log(`results: ${files.json} ${files.markdown}`);
 }
 
-/** The rounds of the concurrent shape, and how many events each group commit carried. */
+/** Every shape's rounds, and for the concurrent shape how many events each group commit carried. */
 function concurrentTable(rows: readonly AppendMeasurement[]): string {
   const lines = [
-    '| engine | rounds | events/s by round | sequential events/s by round | ratio by round | median ratio | commits | events per commit (median) | events per commit (max) |',
-    '| --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: |',
+    '| engine | shape | rounds | events/s by round | baseline events/s by round | ratio by round | median ratio | commits | events per commit (median) | events per commit (max) |',
+    '| --- | --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.engine} | ${r.rounds ?? ''} | ${(r.roundEventsPerSecond ?? []).join(', ')} | ` +
+      `| ${r.engine} | ${r.shape} | ${r.rounds ?? ''} | ${(r.roundEventsPerSecond ?? []).join(', ')} | ` +
         `${(r.roundBaselineEventsPerSecond ?? []).join(', ')} | ${(r.roundRatios ?? []).join(', ')} | ` +
         `${r.ratio ?? ''} | ${r.commits ?? ''} | ${r.eventsPerCommitMedian ?? ''} | ${r.eventsPerCommitMax ?? ''} |`,
     );
