@@ -2,6 +2,7 @@ import type { PostgresStorage } from '@aevon/postgres';
 import { createPostgresStorage } from '@aevon/postgres';
 import pg from 'pg';
 import { afterAll, inject } from 'vitest';
+import { dropAggregateSchemaAndRole } from './postgres-aggregates.js';
 
 /** A fresh, empty database on the test PostgreSQL server; `drop` removes it. */
 export interface TestDatabase {
@@ -28,6 +29,8 @@ export async function createTestDatabase(prefix = 'aevon_test'): Promise<TestDat
   return {
     url: url.toString(),
     drop: async () => {
+      // Aggregate stores create a cluster-wide SQL reader role per schema: drop them with the database.
+      await dropAggregateRolesIn(url.toString());
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
       try {
@@ -37,6 +40,23 @@ export async function createTestDatabase(prefix = 'aevon_test'): Promise<TestDat
       }
     },
   };
+}
+
+/** Drops the aggregate schemas of a database and their cluster-wide reader roles. */
+async function dropAggregateRolesIn(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let schemas: string[];
+  try {
+    const found = await client.query<{ schema: string }>(
+      `SELECT left(nspname, length(nspname) - length('_aggregates')) AS schema FROM pg_namespace
+       WHERE nspname LIKE '%\\_aggregates'`,
+    );
+    schemas = found.rows.map((row) => row.schema);
+  } finally {
+    await client.end();
+  }
+  for (const schema of schemas) await dropAggregateSchemaAndRole(url, schema);
 }
 
 /** A fresh schema in the file's test database, and how to drop it. */
@@ -65,6 +85,7 @@ export function freshSchemas(prefix: string): () => Promise<FreshSchema> {
       url,
       schema,
       drop: async () => {
+        await dropAggregateSchemaAndRole(url, schema);
         const admin = new pg.Client({ connectionString: url });
         await admin.connect();
         try {

@@ -113,12 +113,16 @@ export function postgresTarget(prefix: string): TypedTarget {
           schema,
           migrate: true,
           poolMax: 4,
+          // The watermark is cluster-wide: wait out other test files' open transactions rather than read short.
+          readVisibilityWaitMs: 30_000,
         });
         return {
           storage,
           metering: await postgres.createPostgresMeteringStore(storage),
           namedSubscriptions: await postgres.createPostgresNamedSubscriptionStore(storage),
-          aggregates: await postgres.createPostgresAggregateStore(storage),
+          aggregates: await postgres.createPostgresAggregateStore(storage, {
+            readVisibilityWaitMs: 30_000,
+          }),
           apiKeys: await postgres.createPostgresApiKeyStore(storage),
           closeAggregates: async () => undefined,
           drop,

@@ -194,6 +194,20 @@ export function describeAppendContract(factory: StorageFactory): void {
       });
     });
 
+    it('refuses streams under the reserved $aevon/ prefix and writes nothing', async () => {
+      await withStore(factory, async ({ store }) => {
+        await rejection(store.append('$aevon/definitions', events('r', 1)), 'AEV_REQUEST_INVALID');
+        await rejection(
+          store.appendMany([
+            { stream: 'fine', events: events('s', 1) },
+            { stream: '$aevon/other', events: events('t', 1) },
+          ]),
+          'AEV_REQUEST_INVALID',
+        );
+        expect(await store.headPosition()).toBeNull();
+      });
+    });
+
     it('does not fail a batch because a neighbour in the same group commit failed', async () => {
       await withStore(factory, async ({ store }) => {
         await store.append('taken', [{ id: 'dup', type: 't', data: {} }]);

@@ -55,7 +55,7 @@ export type {
   ReadInput,
   StreamAppendInput,
 } from './event-store/event-store.js';
-export { createEventStore } from './event-store/event-store.js';
+export { createEventStore, reservedStreamPrefix } from './event-store/event-store.js';
 export { GroupCommitter } from './event-store/group-commit.js';
 export type { GroupCommitSchedule } from './event-store/group-commit.js';
 

@@ -111,7 +111,12 @@ export { sameValue, streamIdFor, validateEventInput } from './write/validate-eve
 export type { RowChangeContext, RowOperation } from './write/plan-rows.js';
 export { foreignKeys, planRowChanges, rowProblems } from './write/plan-rows.js';
 export { upcastEventData } from './write/upcast.js';
-export type { AppliedRowChange, RowOperationsOutcome, RowTables } from './write/replay.js';
-export { applyRowOperations, replayRows } from './write/replay.js';
+export type {
+  AppliedRowChange,
+  LoggedEvent,
+  RowOperationsOutcome,
+  RowTables,
+} from './write/replay.js';
+export { applyRowOperations, replayOperations, replayRows } from './write/replay.js';
 export type { TableChanges } from './write/table-changes.js';
 export { aggregateTableChanges } from './write/table-changes.js';

@@ -31,6 +31,12 @@ import { GroupCommitter } from './group-commit.js';
 import type { GroupCommitSchedule } from './group-commit.js';
 
 /** Options for {@link createEventStore}. */
+/**
+ * Streams whose id starts with this are Aevon's own (the definitions stream `$aevon/definitions`): stores that own
+ * them write them inside their transactions; `append` refuses them, so no client can corrupt what they fold.
+ */
+export const reservedStreamPrefix = '$aevon/';
+
 export interface EventStoreOptions {
   readonly storage: Storage;
   readonly clock: Clock;
@@ -176,6 +182,12 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     const ids = new Set<string>();
     const batch: StreamAppend[] = parts.map((part) => {
       const stream = checkName(part.stream, 'stream', limits.streamIdLengthMax);
+      if (stream.startsWith(reservedStreamPrefix)) {
+        throw invalidRequest(
+          `streams under ${reservedStreamPrefix} are written by Aevon itself (definitions); append elsewhere`,
+          'stream',
+        );
+      }
       if (streams.has(stream))
         throw invalidRequest(`stream ${JSON.stringify(stream)} appears twice`, 'stream');
       streams.add(stream);

@@ -1,3 +1,4 @@
+import { reservedStreamPrefix } from '@aevon/core';
 import type { ExpectedRevision, GlobalPosition, RecordedEvent } from '@aevon/core';
 import type { Catalog, CatalogChange, DdlWarning } from '../catalog.js';
 import type { EventTypeDefinition } from '../model.js';
@@ -19,7 +20,7 @@ export interface JsonObject {
 export type Row = Readonly<Record<string, Value>>;
 
 /** The stream that records every definition change, one event each (`aevon.definitions_changed`). */
-export const definitionsStream = '$aevon/definitions';
+export const definitionsStream = `${reservedStreamPrefix}definitions`;
 export const definitionsEventType = 'aevon.definitions_changed';
 
 /** The data of one `aevon.definitions_changed` event: the DDL text applied, and the migration file it came from. */

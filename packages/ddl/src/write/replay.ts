@@ -245,18 +245,7 @@ export function replayRows(
   for (const name of state.catalog.aggregates.keys()) tables.set(name, new Map());
   for (const event of events) {
     if (!state.catalog.eventTypes.has(event.type) || event.schemaVersion < 1) continue;
-    const data = upcastEventData(
-      state,
-      upcasters,
-      event.type,
-      event.schemaVersion,
-      event.data,
-      event.recordedAt,
-    );
-    const operations = planRowChanges(state.catalog, event.type, data, {
-      eventId: event.id,
-      recordedAt: event.recordedAt,
-    });
+    const operations = replayOperations(state, upcasters, event);
     const outcome = applyRowOperations(tables, operations, state.catalog);
     if (!outcome.ok) {
       throw new AssertionError(
@@ -265,4 +254,51 @@ export function replayRows(
     }
   }
   return tables;
+}
+
+/** The parts of a logged event a replay reads (a `RecordedEvent` has them). */
+export interface LoggedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: Row;
+  readonly recordedAt: string;
+}
+
+/**
+ * What an event already in the log does to the aggregates under the definitions in force: its data read as its event
+ * type's current version (`upcastEventData`), then planned (`planRowChanges`). Every rebuild and replay goes through
+ * here. Upcasters are the application's code: one that throws fails with `AEV_MIGRATION_INVALID` naming the event,
+ * rather than passing for a storage failure.
+ */
+export function replayOperations(
+  state: DefinitionsState,
+  upcasters: Upcasters,
+  event: LoggedEvent,
+): readonly RowOperation[] {
+  let data: Row;
+  try {
+    data = upcastEventData(
+      state,
+      upcasters,
+      event.type,
+      event.schemaVersion,
+      event.data,
+      event.recordedAt,
+    );
+  } catch (error) {
+    if (error instanceof AevonError || error instanceof AssertionError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new AevonError(
+      'AEV_MIGRATION_INVALID',
+      {
+        reason: `the upcaster of event type "${event.type}" failed on event ${event.id} (version ${event.schemaVersion}): ${message}`,
+      },
+      { cause: error },
+    );
+  }
+  return planRowChanges(state.catalog, event.type, data, {
+    eventId: event.id,
+    recordedAt: event.recordedAt,
+  });
 }

@@ -4,7 +4,7 @@ import { columnType, formatDataType, storageType } from '@aevon/ddl';
 import { createHash } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
 import { quoteSchema } from '../schema/migrate.js';
-import { ignore } from '../transaction.js';
+import { inTransaction } from '../transaction.js';
 
 /** PostgreSQL's identifier length (NAMEDATALEN - 1); a longer name would be silently cut. */
 const identifierLengthMax = 63;
@@ -163,11 +163,7 @@ export async function dropAggregateTable(
  * @throws AEV_CONFIG_INVALID when the role is missing and the session user may not create it.
  */
 export async function setUpAggregateSchema(pool: Pool, names: AggregateNames): Promise<void> {
-  const client = await pool.connect();
-  client.on('error', ignore);
-  let healthy = true;
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, 'BEGIN', async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       names.setupLockKey,
     ]);
@@ -182,17 +178,7 @@ export async function setUpAggregateSchema(pool: Pool, names: AggregateNames): P
     await client.query(
       `GRANT SELECT ON ALL TABLES IN SCHEMA ${names.aggregates} TO ${names.reader}`,
     );
-    await client.query('COMMIT');
-  } catch (error) {
-    healthy = await client.query('ROLLBACK').then(
-      () => true,
-      () => false,
-    );
-    throw error;
-  } finally {
-    client.off('error', ignore);
-    client.release(!healthy);
-  }
+  });
 }
 
 /**

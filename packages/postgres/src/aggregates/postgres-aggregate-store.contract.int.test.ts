@@ -7,10 +7,19 @@ import { createPostgresAggregateStore } from './postgres-aggregate-store.js';
 // One database for the file and a fresh schema (with its own aggregate schema) per test.
 const nextSchema = freshSchemas('aggc');
 
+// The read watermark is cluster-wide: another test file's open transaction can hold this file's fresh commits back.
+// Waiting for them only costs time when it happens, and keeps "read what was just written" exact under a loaded run.
+const readVisibilityWaitMs = 30_000;
+
 aggregateStoreContract('postgres', async () => {
   const { url, schema, drop } = await nextSchema();
-  const storage = await createPostgresStorage({ connectionString: url, schema, poolMax: 4 });
-  const store = await createPostgresAggregateStore(storage);
+  const storage = await createPostgresStorage({
+    connectionString: url,
+    schema,
+    poolMax: 4,
+    readVisibilityWaitMs,
+  });
+  const store = await createPostgresAggregateStore(storage, { readVisibilityWaitMs });
   return {
     store,
     storage,

@@ -73,7 +73,12 @@ async function setUp(ddl = seedDdl, readVisibilityWaitMs?: number): Promise<Setu
   const { url, schema, drop } = await nextSchema();
   const storages: PostgresStorage[] = [];
   const open = async (): Promise<{ storage: PostgresStorage; store: AggregateStore }> => {
-    const storage = await createPostgresStorage({ connectionString: url, schema, poolMax: 4 });
+    const storage = await createPostgresStorage({
+      connectionString: url,
+      schema,
+      poolMax: 4,
+      readVisibilityWaitMs: 30_000,
+    });
     storages.push(storage);
     const options = readVisibilityWaitMs === undefined ? {} : { readVisibilityWaitMs };
     return { storage, store: await createPostgresAggregateStore(storage, options) };

@@ -1,6 +1,6 @@
 import { AevonError, assert } from '@aevon/core';
 import type { AggregateDefinition, DefinitionsState, Row, Upcasters, Value } from '@aevon/ddl';
-import { keyJson, planRowChanges, rowProblems, sameValue, upcastEventData } from '@aevon/ddl';
+import { keyJson, replayOperations, rowProblems, sameValue } from '@aevon/ddl';
 import type { ClientBase } from 'pg';
 import { formatPostgresPosition } from '../position.js';
 import { constraintOf, sqlState } from '../postgres-error.js';
@@ -84,18 +84,7 @@ export async function rebuildTables(
     .map((type) => type.name);
   if (eventTypes.length > 0) {
     await replay(client, tables, eventTypes, (event) => {
-      const data = upcastEventData(
-        state,
-        upcasters,
-        event.type,
-        event.schemaVersion,
-        event.data,
-        event.recordedAt,
-      );
-      const operations = planRowChanges(state.catalog, event.type, data, {
-        eventId: event.id,
-        recordedAt: event.recordedAt,
-      });
+      const operations = replayOperations(state, upcasters, event);
       for (const operation of operations) {
         const table = rebuilding.get(operation.aggregate);
         if (table === undefined) continue;

@@ -2,7 +2,7 @@ import { AevonError, invalidRequest } from '@aevon/core';
 import type { Row, SqlRequest, SqlResult } from '@aevon/ddl';
 import type { ClientBase, Pool } from 'pg';
 import { sqlState, toStorageError } from '../postgres-error.js';
-import { ignore } from '../transaction.js';
+import { inTransaction } from '../transaction.js';
 import type { AggregateNames } from './aggregate-tables.js';
 import { pgTypeName, readPgRow, textTypes } from './pg-values.js';
 import { checkReadOnlySql } from './sql-guard.js';
@@ -62,34 +62,14 @@ export async function executeReadOnlyQuery(
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > sqlTimeoutMsLimit) {
     throw invalidRequest(`must be an integer from 1 to ${sqlTimeoutMsLimit}`, 'timeoutMs');
   }
-  let client;
   try {
-    client = await pool.connect();
-  } catch (error) {
-    throw toStorageError('query', error);
-  }
-  client.on('error', ignore);
-  let healthy = true;
-  try {
-    try {
-      await client.query(sandboxSql(names, timeoutMs));
-    } catch (error) {
-      throw toStorageError('query', error);
-    }
-    const result = await runInSandbox(client, request);
-    await client.query('COMMIT').catch((error: unknown) => {
-      throw toStorageError('query', error);
-    });
-    return result;
-  } catch (error) {
-    healthy = await client.query('ROLLBACK').then(
-      () => true,
-      () => false,
+    // One round trip opens the read-only transaction and sets the sandbox (see sandboxSql).
+    return await inTransaction(pool, sandboxSql(names, timeoutMs), (client) =>
+      runInSandbox(client, request),
     );
-    throw error;
-  } finally {
-    client.off('error', ignore);
-    client.release(!healthy);
+  } catch (error) {
+    if (error instanceof AevonError) throw error;
+    throw toStorageError('query', error);
   }
 }
 

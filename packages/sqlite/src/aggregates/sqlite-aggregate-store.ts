@@ -39,10 +39,10 @@ import {
   foldDefinitions,
   foreignKeys,
   planRowChanges,
+  replayOperations,
   rowProblems,
   sameValue,
   streamIdFor,
-  upcastEventData,
   upcastersNeeded,
 } from '@aevon/ddl';
 import type { EventRow } from '../queries/event-row.js';
@@ -473,11 +473,7 @@ class SqliteAggregates implements SqliteAggregateStore {
       const rows = page.all(after, JSON.stringify(types), replayPageEventsMax);
       for (const row of rows) {
         const event = toRecordedEvent(row);
-        const data = upcastWithin(state, upcasters, event);
-        const operations = planRowChanges(state.catalog, event.type, data, {
-          eventId: event.id,
-          recordedAt: event.recordedAt,
-        });
+        const operations = replayOperations(state, upcasters, event);
         for (const operation of operations) {
           if (operation.kind === 'require' || !aggregates.has(operation.aggregate)) continue;
           this.#applyOperation(resolve(operation.aggregate), operation, state.catalog, false);
@@ -815,33 +811,6 @@ class SqliteAggregates implements SqliteAggregateStore {
   #ensureOpen(): void {
     if (this.#closed)
       throw new AevonError('AEV_STORAGE_UNAVAILABLE', { reason: 'the aggregate store is closed' });
-  }
-}
-
-/**
- * An old event read as its type's current version. Upcasters are the application's code: one that throws, or
- * returns something that is not an object, fails the definitions change with `AEV_MIGRATION_INVALID` naming the
- * event, rather than passing for a storage failure.
- */
-function upcastWithin(state: DefinitionsState, upcasters: Upcasters, event: RecordedEvent): Row {
-  try {
-    return upcastEventData(
-      state,
-      upcasters,
-      event.type,
-      event.schemaVersion,
-      event.data,
-      event.recordedAt,
-    );
-  } catch (error) {
-    if (error instanceof AevonError || error instanceof AssertionError) throw error;
-    throw new AevonError(
-      'AEV_MIGRATION_INVALID',
-      {
-        reason: `the upcaster of event type "${event.type}" failed on event ${event.id} (version ${event.schemaVersion}): ${driverMessage(error)}`,
-      },
-      { cause: error },
-    );
   }
 }
 
