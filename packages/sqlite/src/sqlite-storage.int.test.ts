@@ -8,6 +8,7 @@ import type {
   AppendOutcome,
   EventStore,
   GlobalPosition,
+  JsonValue,
   PreparedEvent,
   Range,
 } from '@aevon/core';
@@ -309,7 +310,7 @@ describe('SQLite storage group commit', () => {
     // Given: an append queued for the next group commit, whose data the caller then changes
     const storage = open();
     const store = storeOn(storage);
-    const data: Record<string, unknown> = { tokens: 1 };
+    const data: Record<string, JsonValue> = { tokens: 1 };
     const appended = store.append('s', [{ type: 'A', data }]);
     data['tokens'] = 2;
     data['nested'] = { deeper: true };
