@@ -15,12 +15,12 @@ import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { EventStore, PendingEvent, Storage } from '@aevon/core';
+import type { AppendBatch, EventStore, PendingEvent, Storage } from '@aevon/core';
 import { createEventStore, createInMemoryStorage, randomUuid } from '@aevon/core';
 import { createPostgresStorage } from '@aevon/postgres';
 import { createSqliteStorage } from '@aevon/sqlite';
 import type { Measurement } from './report.js';
-import { environment, measure, time, writeResults } from './report.js';
+import { environment, measure, round, time, writeResults } from './report.js';
 import { postgresServerUrl } from './engine-targets.js';
 import { runBench } from './run-bench.js';
 
@@ -29,6 +29,12 @@ interface Sizes {
   readonly eventsByBatch: ReadonlyMap<number, number>;
   readonly appenders: number;
   readonly appendsPerAppender: number;
+  /** Single-event commits of the sequential baseline of the concurrent shape, per round. */
+  readonly sequentialCommits: number;
+  /** Rounds of each batch shape and its raw baselines: the report gives their medians. */
+  readonly batchRounds: number;
+  /** Rounds of the concurrent shape and its baseline: the report gives their medians. */
+  readonly concurrentRounds: number;
 }
 
 const full: Sizes = {
@@ -38,8 +44,13 @@ const full: Sizes = {
     [100, 50_000],
     [1000, 100_000],
   ]),
+  // 64 x 200 = 12,800 events a round (about half a second on SQLite): one round of 64 x 50 lasted 0.1-0.2 s, short
+  // enough for a scheduler hiccup to move the ratio from 6x to 10x.
   appenders: 64,
-  appendsPerAppender: 50,
+  appendsPerAppender: 200,
+  sequentialCommits: 2_000,
+  batchRounds: 3,
+  concurrentRounds: 5,
 };
 const quick: Sizes = {
   eventsByBatch: new Map([
@@ -50,6 +61,9 @@ const quick: Sizes = {
   ]),
   appenders: 8,
   appendsPerAppender: 3,
+  sequentialCommits: 20,
+  batchRounds: 2,
+  concurrentRounds: 2,
 };
 
 const systemClock = { nowMs: () => Date.now() };
@@ -94,6 +108,18 @@ type RawBaseline = (perTransaction: number, total: number) => Promise<number>;
  * `ratio` stay the multi-row INSERT (as before), `copyBaseline` and `copyRatio` are the COPY figures.
  */
 type AppendMeasurement = Measurement & {
+  /**
+   * Rounds measured and each round's figures (events/s, baseline events/s, their ratio); `ratio` is then the median
+   * of the rounds' ratios, `eventsPerSecond` and `baselineEventsPerSecond` the medians of each. The concurrent shape
+   * also gives the events each commit carried.
+   */
+  readonly rounds?: number;
+  readonly roundEventsPerSecond?: readonly number[];
+  readonly roundBaselineEventsPerSecond?: readonly number[];
+  readonly roundRatios?: readonly number[];
+  readonly commits?: number;
+  readonly eventsPerCommitMedian?: number;
+  readonly eventsPerCommitMax?: number;
   readonly copyBaseline?: string;
   readonly copyBaselineEventsPerSecond?: number;
   /** eventsPerSecond / copyBaselineEventsPerSecond. */
@@ -108,66 +134,138 @@ async function runEngine(
 ): Promise<AppendMeasurement[]> {
   const rows: AppendMeasurement[] = [];
   for (const [batchSize, total] of sizes.eventsByBatch) {
-    const store = createEventStore({
-      storage: await open(),
-      clock: systemClock,
-      random: systemRandom,
-    });
+    // Rounds of Aevon then its baselines, each on a fresh database: load from other work on the machine drifts
+    // within a run, so each round's ratio pairs figures taken seconds apart, and the row gives medians.
+    const rates: number[] = [];
+    const rawRates: number[] = [];
+    const copyRates: number[] = [];
     let written = 0;
-    const seconds = await time(async () => {
-      written = await batches(store, batchSize, total);
-    });
-    await store.close();
+    for (let round = 0; round < sizes.batchRounds; round += 1) {
+      const store = createEventStore({
+        storage: await open(),
+        clock: systemClock,
+        random: systemRandom,
+      });
+      const seconds = await time(async () => {
+        written = await batches(store, batchSize, total);
+      });
+      await store.close();
+      rates.push(written / seconds);
+      if (raw !== null) rawRates.push(await raw.run(batchSize, total));
+      if (raw?.copy !== undefined) copyRates.push(await raw.copy.run(batchSize, total));
+    }
+    const rate = median(rates);
     const baseline =
       raw === null
         ? undefined
+        : { name: `${raw.name}, ${batchSize}/tx`, eventsPerSecond: median(rawRates) };
+    const row: AppendMeasurement = {
+      ...measure(name, `batch of ${batchSize}`, written, written / rate, baseline),
+      rounds: sizes.batchRounds,
+      roundEventsPerSecond: rates.map((r) => Math.round(r)),
+      ...(raw === null
+        ? {}
         : {
-            name: `${raw.name}, ${batchSize}/tx`,
-            eventsPerSecond: await raw.run(batchSize, total),
-          };
-    const row = measure(name, `batch of ${batchSize}`, written, seconds, baseline);
+            roundBaselineEventsPerSecond: rawRates.map((r) => Math.round(r)),
+            roundRatios: pairedRatios(rates, rawRates),
+            ratio: round(median(pairedRatios(rates, rawRates)), 2),
+          }),
+    };
     const copy = raw?.copy;
     if (copy === undefined) {
       rows.push(row);
     } else {
-      const copyEventsPerSecond = await copy.run(batchSize, total);
       rows.push({
         ...row,
         copyBaseline: `${copy.name}, ${batchSize}/tx`,
-        copyBaselineEventsPerSecond: Math.round(copyEventsPerSecond),
-        copyRatio: Math.round((written / seconds / copyEventsPerSecond) * 100) / 100,
+        copyBaselineEventsPerSecond: Math.round(median(copyRates)),
+        copyRatio: round(median(pairedRatios(rates, copyRates)), 2),
       });
     }
     console.log(JSON.stringify(rows[rows.length - 1]));
   }
-  const sequentialTotal = sizes.appenders * sizes.appendsPerAppender;
-  const sequential = createEventStore({
-    storage: await open(),
-    clock: systemClock,
-    random: systemRandom,
-  });
-  const sequentialSeconds = await time(async () => {
-    await batches(sequential, 1, sequentialTotal);
-  });
-  await sequential.close();
-  const store = createEventStore({
-    storage: await open(),
-    clock: systemClock,
-    random: systemRandom,
-  });
+  // The concurrent shape against sequential single-event commits, in alternating rounds on fresh databases; the
+  // report gives the medians, and how many events each commit carried (the group commit's coalescing).
+  const concurrentRates: number[] = [];
+  const sequentialRates: number[] = [];
+  const groups: number[] = [];
   let written = 0;
-  const seconds = await time(async () => {
-    written = await concurrent(store, sizes);
-  });
-  await store.close();
-  rows.push(
-    measure(name, `${sizes.appenders} concurrent single-event appenders`, written, seconds, {
-      name: `${sizes.appenders} x sequential single-event commits`,
-      eventsPerSecond: sequentialTotal / sequentialSeconds,
-    }),
-  );
-  console.log(JSON.stringify(rows[rows.length - 1]));
+  let seconds = 0;
+  for (let round = 0; round < sizes.concurrentRounds; round += 1) {
+    const sequential = createEventStore({
+      storage: await open(),
+      clock: systemClock,
+      random: systemRandom,
+    });
+    const sequentialSeconds = await time(async () => {
+      await batches(sequential, 1, sizes.sequentialCommits);
+    });
+    await sequential.close();
+    sequentialRates.push(sizes.sequentialCommits / sequentialSeconds);
+    const storage = countingCommits(await open(), groups);
+    const store = createEventStore({ storage, clock: systemClock, random: systemRandom });
+    const roundSeconds = await time(async () => {
+      written = await concurrent(store, sizes);
+    });
+    await store.close();
+    seconds += roundSeconds;
+    concurrentRates.push(written / roundSeconds);
+  }
+  const concurrentMedian = median(concurrentRates);
+  const sequentialMedian = median(sequentialRates);
+  const row: AppendMeasurement = {
+    ...measure(
+      name,
+      `${sizes.appenders} concurrent single-event appenders`,
+      written,
+      written / concurrentMedian,
+      {
+        name: `sequential single-event commits (${sizes.sequentialCommits} a round)`,
+        eventsPerSecond: sequentialMedian,
+      },
+    ),
+    rounds: sizes.concurrentRounds,
+    roundEventsPerSecond: concurrentRates.map((r) => Math.round(r)),
+    roundBaselineEventsPerSecond: sequentialRates.map((r) => Math.round(r)),
+    roundRatios: pairedRatios(concurrentRates, sequentialRates),
+    ratio: round(median(pairedRatios(concurrentRates, sequentialRates)), 2),
+    commits: groups.length,
+    eventsPerCommitMedian: median(groups),
+    eventsPerCommitMax: Math.max(...groups),
+  };
+  rows.push(row);
+  console.log(JSON.stringify(row), `(${round(seconds, 2)} s of concurrent appends in all)`);
   return rows;
+}
+
+/**
+ * The storage with its `appendBatches` counting: each call is one commit, and `groups` gets how many events it
+ * carried.
+ */
+function countingCommits(storage: Storage, groups: number[]): Storage {
+  const appendBatches = storage.appendBatches.bind(storage);
+  storage.appendBatches = (batchesOfCommit) => {
+    groups.push(batchesOfCommit.reduce((sum, batch) => sum + eventsOf(batch), 0));
+    return appendBatches(batchesOfCommit);
+  };
+  return storage;
+}
+
+function eventsOf(batch: AppendBatch): number {
+  return batch.reduce((sum, part) => sum + part.events.length, 0);
+}
+
+/** Each round's figure over its baseline's figure of the same round, to two decimals. */
+function pairedRatios(rates: readonly number[], baselines: readonly number[]): number[] {
+  return rates.map((r, i) => round(r / (baselines[i] ?? Number.NaN), 2));
+}
+
+/** The median of a non-empty list (the mean of the middle two for an even length). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const upper = sorted[middle] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? upper) + upper) / 2;
 }
 
 let fileCounter = 0;
@@ -431,7 +529,26 @@ async function main(): Promise<void> {
   );
   const copyRows = rows.filter((r) => r.copyBaseline !== undefined);
   if (copyRows.length > 0) appendFileSync(files.markdown, `\n${copyTable(copyRows)}\n`);
+  const concurrentRows = rows.filter((r) => r.rounds !== undefined);
+  if (concurrentRows.length > 0)
+    appendFileSync(files.markdown, `\n${concurrentTable(concurrentRows)}\n`);
   console.log(`results: ${files.json} ${files.markdown}`);
+}
+
+/** Every shape's rounds, and for the concurrent shape how many events each group commit carried. */
+function concurrentTable(rows: readonly AppendMeasurement[]): string {
+  const lines = [
+    '| engine | shape | rounds | events/s by round | baseline events/s by round | ratio by round | median ratio | commits | events per commit (median) | events per commit (max) |',
+    '| --- | --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.engine} | ${r.shape} | ${r.rounds ?? ''} | ${(r.roundEventsPerSecond ?? []).join(', ')} | ` +
+        `${(r.roundBaselineEventsPerSecond ?? []).join(', ')} | ${(r.roundRatios ?? []).join(', ')} | ` +
+        `${r.ratio ?? ''} | ${r.commits ?? ''} | ${r.eventsPerCommitMedian ?? ''} | ${r.eventsPerCommitMax ?? ''} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** The second baseline of the PostgreSQL batch shapes: the same rows through COPY. */

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 
 /** One measured figure, with the baseline it is compared against where there is one. */
@@ -50,6 +50,8 @@ export function environment(extra: Record<string, unknown>): Record<string, unkn
     platform: `${process.platform}-${process.arch}`,
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
+    // Other work on the machine moves every figure: the 1, 5 and 15 minute load averages when the report is written.
+    loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
     ...extra,
   };
 }

@@ -14,9 +14,9 @@ import { normalizeRange } from '../event/range.js';
 import {
   checkExpectedRevision,
   checkName,
-  checkPayload,
   isPlainObject,
   parseTimestamp,
+  serializePayload,
 } from '../event/validation.js';
 import type { Clock } from '../clock.js';
 import { formatTimestamp } from '../clock.js';
@@ -133,7 +133,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
         : checkName(event.id, 'id', limits.eventIdLengthMax);
     const type = checkName(event.type, 'type', limits.eventTypeLengthMax);
     const metadata = event.metadata ?? {};
-    checkPayload(id, event.data, metadata, limits);
+    const { json: dataJson } = serializePayload(id, event.data, metadata, limits);
     const schemaVersion = event.schemaVersion ?? 0;
     if (!Number.isSafeInteger(schemaVersion) || schemaVersion < 0) {
       throw invalidRequest('must be a non-negative integer', 'schemaVersion');
@@ -155,6 +155,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
       recordedAt,
       correlationId: optionalName(event.correlationId, 'correlationId'),
       causationId: optionalName(event.causationId, 'causationId'),
+      dataJson,
     };
   };
 

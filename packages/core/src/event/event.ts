@@ -59,10 +59,18 @@ export interface PreparedEvent<D extends EventData = EventData> {
   readonly recordedAt: string;
   readonly correlationId: string | null;
   readonly causationId: string | null;
+  /**
+   * `data` as the JSON text the event store validated (`JSON.stringify(data)` at prepare time), when it has it: a
+   * storage writes this text instead of serializing `data` again. Never part of a recorded event.
+   */
+  readonly dataJson?: string;
 }
 
 /** An event committed to the log. */
-export interface RecordedEvent<D extends EventData = EventData> extends PreparedEvent<D> {
+export interface RecordedEvent<D extends EventData = EventData> extends Omit<
+  PreparedEvent<D>,
+  'dataJson'
+> {
   readonly stream: StreamId;
   readonly revision: StreamRevision;
   readonly position: GlobalPosition;

@@ -62,15 +62,31 @@ const rfc3339 =
 export function parseTimestamp(text: string): number | null {
   const match = rfc3339.exec(text);
   if (match === null) return null;
-  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = match
-    .slice(1, 7)
-    .map(Number);
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  const hour = Number(match[4]);
+  const minute = Number(match[5]);
+  const second = Number(match[6]);
   if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59)
     return null;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day > daysInMonth) return null;
+  if (day > daysInMonth(year, month)) return null;
+  const zone = match[8];
+  // UTC (`Z`) from year 100 on: the fields give the instant directly (Date.UTC maps years 0-99 to 1900-1999, and an
+  // offset needs Date.parse's checks), the fraction truncated to milliseconds as Date.parse does.
+  if ((zone === 'Z' || zone === 'z') && year >= 100) {
+    const fraction = match[7];
+    const ms = fraction === undefined ? 0 : Number(`${fraction.slice(1, 4)}00`.slice(0, 3));
+    return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  }
   const ms = Date.parse(text.toUpperCase());
   return Number.isFinite(ms) ? ms : null;
+}
+
+/** Days in `month` (1-12) of a proleptic Gregorian `year`. */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /** Checks an expected revision given at runtime (the type system does not reach JSON or JavaScript callers). */
@@ -119,6 +135,20 @@ function jsonDepth(json: string): number {
  *   AEV_EVENT_DATA_TOO_LARGE above `limits.eventDataBytesMax`.
  */
 export function checkPayload(id: string, data: unknown, metadata: unknown, limits: Limits): number {
+  return serializePayload(id, data, metadata, limits).bytes;
+}
+
+/**
+ * {@link checkPayload}, also returning the data as the JSON text it checked, so that a storage can write that text
+ * rather than serializing the data a second time.
+ * @throws as {@link checkPayload}.
+ */
+export function serializePayload(
+  id: string,
+  data: unknown,
+  metadata: unknown,
+  limits: Limits,
+): { readonly json: string; readonly bytes: number } {
   if (!isPlainObject(data)) throw invalidRequest('must be a JSON object', 'data');
   let json: string | undefined;
   try {
@@ -150,5 +180,5 @@ export function checkPayload(id: string, data: unknown, metadata: unknown, limit
   if (bytes > limits.eventDataBytesMax) {
     throw new AevonError('AEV_EVENT_DATA_TOO_LARGE', { id, bytes, max: limits.eventDataBytesMax });
   }
-  return bytes;
+  return { json, bytes };
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isAevonError } from '../errors/aevon-error.js';
 import { defaultLimits } from '../limits.js';
@@ -10,6 +11,11 @@ describe('parseTimestamp', () => {
     ['2026-02-11T10:30:00.123Z', Date.UTC(2026, 1, 11, 10, 30, 0, 123)],
     ['2026-02-11T12:30:00+02:00', Date.UTC(2026, 1, 11, 10, 30)],
     ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
+    ['2000-02-29T00:00:00Z', Date.UTC(2000, 1, 29)],
+    ['2026-02-11T10:30:00.5Z', Date.UTC(2026, 1, 11, 10, 30, 0, 500)],
+    ['2026-02-11T10:30:00.123999999Z', Date.UTC(2026, 1, 11, 10, 30, 0, 123)],
+    ['0099-12-31T23:59:59Z', Date.parse('0099-12-31T23:59:59Z')],
+    ['0100-01-01T00:00:00Z', Date.parse('0100-01-01T00:00:00Z')],
   ])('parses %s', (text, expected) => {
     expect(parseTimestamp(text)).toBe(expected);
   });
@@ -22,11 +28,41 @@ describe('parseTimestamp', () => {
     '2026-13-01T00:00:00Z',
     '2026-02-11T24:00:00Z',
     '0000-01-01T00:00:00Z',
+    '1900-02-29T00:00:00Z',
+    '2026-04-31T00:00:00Z',
     '+275760-09-13T00:00:00Z',
     'yesterday',
     '',
   ])('rejects %s', (text) => {
     expect(parseTimestamp(text)).toBeNull();
+  });
+
+  it('gives the instant Date.parse gives for every valid RFC 3339 text, in UTC or with an offset', () => {
+    // The UTC path computes the instant from the fields (truncating the fraction to milliseconds); Date.parse is
+    // the reference for every zone.
+    const digits = (width: number, min: number, max: number) =>
+      fc.integer({ min, max }).map((n) => String(n).padStart(width, '0'));
+    const text = fc
+      .tuple(
+        digits(4, 1, 9999),
+        digits(2, 1, 12),
+        digits(2, 1, 28),
+        digits(2, 0, 23),
+        digits(2, 0, 59),
+        digits(2, 0, 59),
+        fc.option(fc.stringMatching(/^\.[0-9]{1,9}$/), { nil: undefined }),
+        fc.constantFrom('Z', 'z', '+00:00', '-05:30', '+14:00'),
+      )
+      .map(
+        ([y, mo, d, h, mi, s, fraction, zone]) =>
+          `${y}-${mo}-${d}T${h}:${mi}:${s}${fraction ?? ''}${zone}`,
+      );
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(parseTimestamp(t)).toBe(Date.parse(t.toUpperCase()));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 

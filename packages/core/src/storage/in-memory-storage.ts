@@ -8,7 +8,7 @@ import type {
   StreamInfo,
   StreamRevision,
 } from '../event/event.js';
-import { asGlobalPosition } from '../event/event.js';
+import { asGlobalPosition, recordEvent } from '../event/event.js';
 import { assert } from '../internal/assert.js';
 import { checkExpected } from './expectation.js';
 import type {
@@ -60,12 +60,12 @@ export function createInMemoryStorage(): Storage {
       streams.set(part.stream, events);
       const firstRevision = BigInt(events.length);
       for (const event of part.events) {
-        const recorded: RecordedEvent = {
-          ...event,
-          stream: part.stream,
-          revision: BigInt(events.length),
-          position: formatSequencePosition(BigInt(log.length + 1)),
-        };
+        const recorded = recordEvent(
+          event,
+          part.stream,
+          BigInt(events.length),
+          formatSequencePosition(BigInt(log.length + 1)),
+        );
         events.push(recorded);
         log.push(recorded);
         byId.set(recorded.id, recorded);

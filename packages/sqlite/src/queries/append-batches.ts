@@ -123,7 +123,7 @@ export class BatchWriter {
         revision,
         event.type,
         event.schemaVersion,
-        JSON.stringify(event.data),
+        event.dataJson ?? JSON.stringify(event.data),
         JSON.stringify(event.metadata),
         event.occurredAt,
         event.recordedAt,
