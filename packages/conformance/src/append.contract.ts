@@ -1,4 +1,4 @@
-import type { ExpectedRevision } from '@aevon/core';
+import type { ExpectedRevision, JsonValue } from '@aevon/core';
 import { describe, expect, it } from 'vitest';
 import { collect, events, everything, rejection, withStore } from './helpers.js';
 import type { StorageFactory } from './storage-factory.js';
@@ -191,6 +191,20 @@ export function describeAppendContract(factory: StorageFactory): void {
           ]),
           'AEV_REQUEST_INVALID',
         );
+      });
+    });
+
+    it('stores the data as validated at the call, not as the caller changed it while queued', async () => {
+      await withStore(factory, async ({ store }) => {
+        const data: Record<string, JsonValue> = { tokens: 1 };
+        const appended = store.append('s', [{ type: 'A', data }]);
+        data['tokens'] = 2;
+        data['nested'] = { deeper: true };
+        const result = await appended;
+        const [read] = await store.readStreamPage('s');
+        expect(read?.data).toEqual({ tokens: 1 });
+        expect(Object.keys(result.events[0] ?? {})).not.toContain('dataJson');
+        expect(Object.keys(read ?? {})).not.toContain('dataJson');
       });
     });
 

@@ -7,6 +7,7 @@ import type {
   StreamId,
   StreamInfo,
   StreamRevision,
+  EventData,
 } from '../event/event.js';
 import { asGlobalPosition, recordEvent } from '../event/event.js';
 import { assert } from '../internal/assert.js';
@@ -60,8 +61,10 @@ export function createInMemoryStorage(): Storage {
       streams.set(part.stream, events);
       const firstRevision = BigInt(events.length);
       for (const event of part.events) {
+        // Like a database, keep what was validated, not the caller's object (which it may still change).
+        const data = JSON.parse(event.dataJson ?? JSON.stringify(event.data)) as EventData;
         const recorded = recordEvent(
-          event,
+          { ...event, data },
           part.stream,
           BigInt(events.length),
           formatSequencePosition(BigInt(log.length + 1)),

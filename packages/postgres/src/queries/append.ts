@@ -265,19 +265,23 @@ async function insertEvents(
   assertContiguous(events);
   // One JSON document rather than eleven arrays: JSON.stringify is native, where pg escapes array elements one by
   // one, and the server parses it once. Revisions travel as strings (JSON has no 64-bit integers).
-  const rows = events.map(({ event, stream, revision }) => ({
-    id: event.id,
-    stream,
-    revision: revision.toString(),
-    type: event.type,
-    schema_version: event.schemaVersion,
-    data: event.data,
-    metadata: event.metadata,
-    occurred_at: event.occurredAt,
-    recorded_at: event.recordedAt,
-    correlation_id: event.correlationId,
-    causation_id: event.causationId,
-  }));
+  // `data` goes in as the JSON text the event store validated when it has it (as SQLite writes it): what is stored
+  // is what was checked, even if the caller changes its object while the append waits for its group.
+  const rows = events.map(({ event, stream, revision }) => {
+    const row = JSON.stringify({
+      id: event.id,
+      stream,
+      revision: revision.toString(),
+      type: event.type,
+      schema_version: event.schemaVersion,
+      metadata: event.metadata,
+      occurred_at: event.occurredAt,
+      recorded_at: event.recordedAt,
+      correlation_id: event.correlationId,
+      causation_id: event.causationId,
+    });
+    return `${row.slice(0, -1)},"data":${event.dataJson ?? JSON.stringify(event.data)}}`;
+  });
   const result = await client.query<{
     id: string;
     tx_id: string;
@@ -318,7 +322,7 @@ async function insertEvents(
        (SELECT count(*) FROM notified)::integer AS notified
      FROM inserted AS i`,
     [
-      JSON.stringify(rows),
+      `[${rows.join(',')}]`,
       events.length,
       revisions.advanced.map(([stream]) => stream),
       revisions.advanced.map(([, revision]) => revision),
