@@ -29,6 +29,7 @@ const allowed: Record<string, readonly string[]> = {
   // Private; never published. Benchmarks may measure any package.
   '@aevon/bench': [
     '@aevon/core',
+    '@aevon/ddl',
     '@aevon/sqlite',
     '@aevon/postgres',
     '@aevon/engine',
