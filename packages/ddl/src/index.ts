@@ -120,3 +120,5 @@ export type {
 export { applyRowOperations, replayOperations, replayRows } from './write/replay.js';
 export type { TableChanges } from './write/table-changes.js';
 export { aggregateTableChanges } from './write/table-changes.js';
+export type { AggregateConstraint } from './write/conflicts.js';
+export { aggregateConflict, missingRowConflict } from './write/conflicts.js';

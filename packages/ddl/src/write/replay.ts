@@ -5,6 +5,7 @@ import type { AggregateDefinition } from '../model.js';
 import type { DefinitionsState, Row, Upcasters, Value } from '../store/aggregate-store.js';
 import { foreignKeys, planRowChanges, rowProblems } from './plan-rows.js';
 import type { RowOperation } from './plan-rows.js';
+import { aggregateConflict, missingRowConflict } from './conflicts.js';
 import { upcastEventData } from './upcast.js';
 import { keyJson, own, valueText } from './values.js';
 import { sameValue } from './validate-event.js';
@@ -100,24 +101,6 @@ class RowStaging {
   }
 }
 
-function conflict(
-  aggregate: string,
-  column: string,
-  constraint: 'exists' | 'references' | 'unique' | 'not_null',
-  reason: string,
-): Conflict {
-  return new AevonError('AEV_AGGREGATE_CONFLICT', { aggregate, column, constraint, reason });
-}
-
-function missingRow(aggregate: string, column: string, value: Value): Conflict {
-  return conflict(
-    aggregate,
-    column,
-    'references',
-    `no ${aggregate} row has ${column} = ${valueText(value)}`,
-  );
-}
-
 /** The first constraint a new or changed row breaks, given the other rows: NOT NULL, REFERENCES, UNIQUE. */
 function rowConflict(
   staging: RowStaging,
@@ -127,12 +110,13 @@ function rowConflict(
 ): Conflict | undefined {
   const definition = staging.definition(aggregate);
   const problem = rowProblems(definition, row)[0];
-  if (problem !== undefined) return conflict(aggregate, problem.column, 'not_null', problem.reason);
+  if (problem !== undefined)
+    return aggregateConflict(aggregate, problem.column, 'not_null', problem.reason);
   for (const fk of foreignKeys(definition, row)) {
     // A row may reference itself (a tree's root): it counts as existing.
     const itself = fk.aggregate === aggregate && sameValue(own(row, fk.target), fk.value);
     if (!itself && staging.find(fk.aggregate, fk.target, fk.value) === undefined) {
-      return conflict(
+      return aggregateConflict(
         aggregate,
         fk.column,
         'references',
@@ -146,7 +130,7 @@ function rowConflict(
     if (column.unique !== true || value === null) continue;
     for (const [otherKey, other] of staging.entries(aggregate)) {
       if (otherKey === key || !sameValue(own(other, column.name), value)) continue;
-      return conflict(
+      return aggregateConflict(
         aggregate,
         column.name,
         'unique',
@@ -167,14 +151,14 @@ function applyOne(
   if (operation.kind === 'require') {
     const found = staging.find(aggregate, operation.column, operation.value);
     return found === undefined
-      ? missingRow(aggregate, operation.column, operation.value)
+      ? missingRowConflict(aggregate, operation.column, operation.value)
       : undefined;
   }
   const keyColumn = staging.keyColumn(aggregate);
   if (operation.kind === 'insert') {
     const key = keyJson(operation.key);
     if (operation.key === null) {
-      return conflict(
+      return aggregateConflict(
         aggregate,
         keyColumn,
         'not_null',
@@ -183,7 +167,7 @@ function applyOne(
     }
     if (staging.get(aggregate, key) !== undefined) {
       const reason = `${aggregate} ${keyColumn} = ${valueText(operation.key)} exists already`;
-      return conflict(aggregate, keyColumn, 'exists', reason);
+      return aggregateConflict(aggregate, keyColumn, 'exists', reason);
     }
     const failed = rowConflict(staging, aggregate, key, operation.row);
     if (failed !== undefined) return failed;
@@ -198,7 +182,7 @@ function applyOne(
     return undefined;
   }
   const found = staging.find(aggregate, operation.column, operation.value);
-  if (found === undefined) return missingRow(aggregate, operation.column, operation.value);
+  if (found === undefined) return missingRowConflict(aggregate, operation.column, operation.value);
   const [key, before] = found;
   const after = { ...before, ...operation.set };
   const failed = rowConflict(staging, aggregate, key, after);

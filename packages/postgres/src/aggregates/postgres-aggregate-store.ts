@@ -17,6 +17,7 @@ import type {
   Value,
 } from '@aevon/ddl';
 import {
+  aggregateConflict,
   applyDefinitionsChange,
   coerceFromText,
   coerceValue,
@@ -445,12 +446,12 @@ async function assignKeys(
     assert(aggregate !== undefined && column !== undefined, 'a generated key is a defined column');
     const coerced = coerceFromText(columnType(catalog, aggregate.name, column), generated);
     if (!coerced.ok) {
-      throw new AevonError('AEV_AGGREGATE_CONFLICT', {
-        aggregate: key.aggregate,
-        column: key.column,
-        constraint: 'exists',
-        reason: `the key counter of ${key.aggregate}.${key.column} reached ${generated}, which ${coerced.reason}`,
-      });
+      throw aggregateConflict(
+        key.aggregate,
+        key.column,
+        'exists',
+        `the key counter of ${key.aggregate}.${key.column} reached ${generated}, which ${coerced.reason}`,
+      );
     }
     data[key.field] = coerced.value;
   }

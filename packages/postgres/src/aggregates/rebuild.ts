@@ -1,6 +1,7 @@
-import { AevonError, assert } from '@aevon/core';
+import type { AevonError } from '@aevon/core';
+import { assert } from '@aevon/core';
 import type { AggregateDefinition, DefinitionsState, Row, Upcasters, Value } from '@aevon/ddl';
-import { keyJson, replayOperations, rowProblems, sameValue } from '@aevon/ddl';
+import { aggregateConflict, keyJson, replayOperations, rowProblems, sameValue } from '@aevon/ddl';
 import type { ClientBase } from 'pg';
 import { formatPostgresPosition } from '../position.js';
 import { constraintOf, sqlState } from '../postgres-error.js';
@@ -223,10 +224,10 @@ function rebuildConflict(
   constraint: 'not_null' | 'unique',
   reason: string,
 ): AevonError<'AEV_AGGREGATE_CONFLICT'> {
-  return new AevonError('AEV_AGGREGATE_CONFLICT', {
+  return aggregateConflict(
     aggregate,
     column,
     constraint,
-    reason: `rebuilding aggregate "${aggregate}" from the log: ${reason}`,
-  });
+    `rebuilding aggregate "${aggregate}" from the log: ${reason}`,
+  );
 }

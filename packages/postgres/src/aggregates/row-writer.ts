@@ -1,23 +1,19 @@
 import type { GlobalPosition } from '@aevon/core';
-import { AevonError, assert } from '@aevon/core';
+import { assert } from '@aevon/core';
 import type { AggregateDefinition, Catalog, Row, RowChange, RowOperation, Value } from '@aevon/ddl';
-import { foreignKeys, rowProblems, sameValue, valueText } from '@aevon/ddl';
+import {
+  aggregateConflict,
+  foreignKeys,
+  missingRowConflict,
+  rowProblems,
+  sameValue,
+  valueText,
+} from '@aevon/ddl';
 import type { ClientBase } from 'pg';
 import { constraintOf, sqlState } from '../postgres-error.js';
 import type { AggregateNames } from './aggregate-tables.js';
 import { columnOfConstraint, quoteIdent, tableOf } from './aggregate-tables.js';
 import { readPgRow, textTypes } from './pg-values.js';
-
-type Constraint = 'exists' | 'references' | 'unique' | 'not_null';
-
-function conflict(
-  aggregate: string,
-  column: string,
-  constraint: Constraint,
-  reason: string,
-): AevonError<'AEV_AGGREGATE_CONFLICT'> {
-  return new AevonError('AEV_AGGREGATE_CONFLICT', { aggregate, column, constraint, reason });
-}
 
 /**
  * The SQL of one column's value given as canonical JSON: PostgreSQL converts it to the column's type exactly as it
@@ -59,7 +55,7 @@ export async function applyOperations(
       case 'require': {
         const found = await findRow(client, names, definition, operation.column, operation.value);
         if (found === null)
-          throw missingRow(operation.aggregate, operation.column, operation.value);
+          throw missingRowConflict(operation.aggregate, operation.column, operation.value);
         break;
       }
       case 'insert':
@@ -73,15 +69,6 @@ export async function applyOperations(
     }
   }
   return changes;
-}
-
-function missingRow(aggregate: string, column: string, value: Value): AevonError {
-  return conflict(
-    aggregate,
-    column,
-    'references',
-    `no ${aggregate} row has ${column} = ${valueText(value)}`,
-  );
 }
 
 function primaryKeyOf(definition: AggregateDefinition): string {
@@ -122,10 +109,10 @@ async function insertRow(
   const keyColumn = primaryKeyOf(definition);
   const name = definition.name;
   if (key === null) {
-    throw conflict(name, keyColumn, 'not_null', `${name}.${keyColumn} must not be null`);
+    throw aggregateConflict(name, keyColumn, 'not_null', `${name}.${keyColumn} must not be null`);
   }
   if ((await findRow(client, names, definition, keyColumn, key)) !== null) {
-    throw conflict(
+    throw aggregateConflict(
       name,
       keyColumn,
       'exists',
@@ -150,7 +137,7 @@ async function updateRow(
 ): Promise<AppliedChange> {
   const name = definition.name;
   const before = await findRow(client, names, definition, operation.column, operation.value, true);
-  if (before === null) throw missingRow(name, operation.column, operation.value);
+  if (before === null) throw missingRowConflict(name, operation.column, operation.value);
   const after: Row = { ...before, ...operation.set };
   await checkRow(client, names, catalog, definition, after);
   const keyColumn = primaryKeyOf(definition);
@@ -177,7 +164,7 @@ async function checkRow(
 ): Promise<void> {
   const problem = rowProblems(definition, row)[0];
   if (problem !== undefined) {
-    throw conflict(definition.name, problem.column, 'not_null', problem.reason);
+    throw aggregateConflict(definition.name, problem.column, 'not_null', problem.reason);
   }
   for (const fk of foreignKeys(definition, row)) {
     // A row may name itself (a self-reference to its own key).
@@ -185,7 +172,7 @@ async function checkRow(
     const target = catalog.aggregates.get(fk.aggregate);
     assert(target !== undefined, `referenced aggregate "${fk.aggregate}" is defined`);
     if ((await findRow(client, names, target, fk.target, fk.value)) === null) {
-      throw conflict(
+      throw aggregateConflict(
         definition.name,
         fk.column,
         'references',
@@ -214,13 +201,13 @@ async function writeRow(
     const primaryKey = definition.columns.find((c) => c.name === column)?.primaryKey === true;
     const value = row[column] ?? null;
     throw primaryKey
-      ? conflict(
+      ? aggregateConflict(
           definition.name,
           column,
           'exists',
           `${definition.name} ${column} = ${valueText(value)} exists already`,
         )
-      : conflict(
+      : aggregateConflict(
           definition.name,
           column,
           'unique',

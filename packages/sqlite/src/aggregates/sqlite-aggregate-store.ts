@@ -30,6 +30,7 @@ import type {
   Value,
 } from '@aevon/ddl';
 import {
+  aggregateConflict,
   aggregateTableChanges,
   applyDefinitionsChange,
   coerceValue,
@@ -155,15 +156,6 @@ export function createSqliteAggregateStore(
 ): SqliteAggregateStore {
   applyMigrations(storage.database, sqliteAggregateMigrations);
   return new SqliteAggregates(storage, options.sqlQueueMax ?? sqlQueueMaxDefault);
-}
-
-function conflict(
-  aggregate: string,
-  column: string,
-  constraint: 'exists' | 'references' | 'unique' | 'not_null',
-  reason: string,
-): AevonError<'AEV_AGGREGATE_CONFLICT'> {
-  return new AevonError('AEV_AGGREGATE_CONFLICT', { aggregate, column, constraint, reason });
 }
 
 function unavailable(reason: string, cause: unknown): AevonError<'AEV_STORAGE_UNAVAILABLE'> {
@@ -503,7 +495,7 @@ class SqliteAggregates implements SqliteAggregateStore {
       const last = this.#counter.get(key.aggregate, key.column)?.last_value ?? 0n;
       const next = last + 1n;
       if (next > serialMax(resolved.primaryKey.type.name)) {
-        throw conflict(
+        throw aggregateConflict(
           key.aggregate,
           key.column,
           'exists',
@@ -540,7 +532,7 @@ class SqliteAggregates implements SqliteAggregateStore {
       if (operation.kind === 'require') {
         const resolved = resolveAggregate(catalog, operation.aggregate);
         if (!this.#exists(resolved, operation.column, operation.value)) {
-          throw conflict(
+          throw aggregateConflict(
             operation.aggregate,
             operation.column,
             'references',
@@ -604,7 +596,7 @@ class SqliteAggregates implements SqliteAggregateStore {
       before = null;
       after = operation.row;
       if (this.#exists(resolved, pk, operation.key)) {
-        throw conflict(
+        throw aggregateConflict(
           name,
           pk,
           'exists',
@@ -614,7 +606,7 @@ class SqliteAggregates implements SqliteAggregateStore {
     } else {
       before = this.#selectRow(resolved, operation.column, operation.value);
       if (before === null) {
-        throw conflict(
+        throw aggregateConflict(
           name,
           operation.column,
           'references',
@@ -624,7 +616,8 @@ class SqliteAggregates implements SqliteAggregateStore {
       after = { ...before, ...operation.set };
     }
     const problem = rowProblems(resolved.definition, after)[0];
-    if (problem !== undefined) throw conflict(name, problem.column, 'not_null', problem.reason);
+    if (problem !== undefined)
+      throw aggregateConflict(name, problem.column, 'not_null', problem.reason);
     const touched =
       operation.kind === 'insert'
         ? resolved.columns.map((c) => c.name)
@@ -639,7 +632,7 @@ class SqliteAggregates implements SqliteAggregateStore {
         if (self) continue;
         const target = resolveAggregate(catalog, reference.aggregate);
         if (!this.#exists(target, reference.target, reference.value)) {
-          throw conflict(
+          throw aggregateConflict(
             name,
             reference.column,
             'references',
@@ -663,7 +656,7 @@ class SqliteAggregates implements SqliteAggregateStore {
           toSqlite(resolved.primaryKey.storage, after[pk] ?? null),
         );
       if (taken !== undefined) {
-        throw conflict(
+        throw aggregateConflict(
           name,
           column.name,
           'unique',
