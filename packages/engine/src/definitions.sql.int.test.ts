@@ -55,6 +55,32 @@ describe.each(targets)('definitions migrations on $name', (target) => {
   const rows = async (sql: string) => (await server.definitions.query(sql, [])).rows;
   const migrate = async () => server.definitions.migrate(await loadMigrations(dir));
 
+  it('moves its commit signal after each committed write and definitions change, not after a refused one', async () => {
+    // Typed writes and definitions bypass the event store: this signal is what wakes live subscriptions at once.
+    await migrate();
+    const { commits } = server.definitions;
+    const before = commits.sequence();
+    let woken = 0;
+    const stop = commits.onCommit(() => {
+      woken += 1;
+    });
+    await createAccount('one');
+    expect(commits.sequence()).toBe(before + 1);
+    await expect(
+      server.definitions.write({
+        stream: 'account_events',
+        eventType: 'account_name_updated',
+        body: { name: 'x' },
+        pathValues: ['99'],
+      }),
+    ).rejects.toMatchObject({ code: 'AEV_AGGREGATE_CONFLICT' });
+    expect(commits.sequence()).toBe(before + 1);
+    await server.definitions.applyDdl('CREATE AGGREGATE other (id integer PRIMARY KEY)');
+    expect(commits.sequence()).toBe(before + 2);
+    expect(woken).toBe(2);
+    stop();
+  });
+
   it('adds a field: old events read with its default, new writes carry it', async () => {
     expect((await migrate()).map((file) => file.name)).toEqual(['0001_eventd_seed']);
     await createAccount('old one');

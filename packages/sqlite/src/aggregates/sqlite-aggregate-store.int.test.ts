@@ -401,29 +401,6 @@ describe('SQLite aggregate store: state', () => {
     expect((await a.store.readRow('account', 3))?.tier).toBeNull();
   });
 
-  it('moves the commit signal after each committed write and definitions change only', async () => {
-    const { store } = await seeded(tempPath());
-    const before = store.commits.sequence();
-    let woken = 0;
-    const stop = store.commits.onCommit(() => {
-      woken += 1;
-    });
-    await store.appendTyped(
-      await write(store, 'account_events', 'account_created', seedAccountCreatedBody),
-    );
-    expect(store.commits.sequence()).toBe(before + 1);
-    const failing = await write(store, 'account_events', 'account_name_updated', {
-      id: 99,
-      name: 'x',
-    });
-    expect(await codeOf(store.appendTyped(failing))).toBe('AEV_AGGREGATE_CONFLICT');
-    expect(store.commits.sequence()).toBe(before + 1);
-    await define(store, 'CREATE AGGREGATE other (id integer PRIMARY KEY)');
-    expect(store.commits.sequence()).toBe(before + 2);
-    expect(woken).toBe(2);
-    stop();
-  });
-
   it('fails a definitions change whose upcaster throws with AEV_MIGRATION_INVALID, writing nothing', async () => {
     const path = tempPath();
     const { store, storage } = await seeded(path);

@@ -1,13 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
-import type { CommitSignal, EventData, GlobalPosition, RecordedEvent } from '@aevon/core';
+import type { EventData, GlobalPosition, RecordedEvent } from '@aevon/core';
 import {
   AevonError,
   AssertionError,
   assert,
   checkPayload,
-  createCommitSignal,
   formatSequencePosition,
 } from '@aevon/core';
 import type {
@@ -115,15 +114,12 @@ export interface SqliteAggregateStoreOptions {
   readonly sqlQueueMax?: number;
 }
 
-/** An {@link AggregateStore} on SQLite, with what the engine needs to wake subscriptions and to shut down. */
+/**
+ * An {@link AggregateStore} on SQLite, with what the engine needs to shut down. (Its commits do not go through the
+ * event store: the engine's definitions service moves its own commit signal after each, on every engine.)
+ */
 export interface SqliteAggregateStore extends AggregateStore {
   readonly engine: 'sqlite';
-  /**
-   * Moves after each commit of {@link AggregateStore.appendTyped} and {@link AggregateStore.changeDefinitions}:
-   * their events do not go through the event store, so pass this to the subscriptions' append waiter as a wake
-   * source (`createAppendWaiter(store.commits, pollMs, [aggregates.commits])`).
-   */
-  readonly commits: CommitSignal;
   /** Stops the query process. The storage stays open; close it separately. */
   close(): Promise<void>;
 }
@@ -171,8 +167,6 @@ class SqliteAggregates implements SqliteAggregateStore {
   readonly engine = 'sqlite';
   readonly #storage: SqliteStorage;
   readonly #db: Database;
-  readonly #commits = createCommitSignal();
-  readonly commits: CommitSignal = this.#commits;
   readonly #lastDefinitionsRevision: Statement<[string], bigint | null>;
   readonly #definitionEvents: Statement<[string], EventRow>;
   readonly #counter: Statement<[string, string], CounterRow>;
@@ -227,16 +221,12 @@ class SqliteAggregates implements SqliteAggregateStore {
 
   async changeDefinitions(request: DefinitionsChangeRequest): Promise<DefinitionsChangeResult> {
     this.#ensureOpen();
-    const result = this.#write(() => this.#changeDefinitions(request));
-    this.#commits.committed();
-    return result;
+    return this.#write(() => this.#changeDefinitions(request));
   }
 
   async appendTyped(write: TypedWrite): Promise<TypedWriteResult> {
     this.#ensureOpen();
-    const result = this.#write(() => this.#appendTyped(write));
-    this.#commits.committed();
-    return result;
+    return this.#write(() => this.#appendTyped(write));
   }
 
   async readRow(aggregate: string, key: Value): Promise<Row | null> {
