@@ -204,10 +204,14 @@ function draggedEventTypes(
 
 /**
  * The definitions in force after the `aevon.definitions_changed` events given in log order (other events are
- * skipped). Each event's `version` must follow the previous one: a gap is a corrupt log (assertion error).
+ * skipped), applied to `from` (none by default, or a state already folded, to catch up). Each event's `version` must
+ * follow the previous one: a gap is a corrupt log (assertion error).
  */
-export function foldDefinitions(events: readonly RecordedEvent[]): DefinitionsState {
-  let state = emptyDefinitionsState();
+export function foldDefinitions(
+  events: readonly RecordedEvent[],
+  from: DefinitionsState = emptyDefinitionsState(),
+): DefinitionsState {
+  let state = from;
   for (const event of events) {
     if (event.type !== definitionsEventType) continue;
     const data = event.data as unknown as DefinitionsChangedData;

@@ -1,6 +1,6 @@
 import { assert } from '@aevon/core';
-import type { DefinitionsChangedData, DefinitionsState } from '@aevon/ddl';
-import { applyDefinitionsChange, definitionsEventType, definitionsStream } from '@aevon/ddl';
+import type { DefinitionsState } from '@aevon/ddl';
+import { definitionsEventType, definitionsStream, foldDefinitions } from '@aevon/ddl';
 import type { ClientBase, Pool } from 'pg';
 import { selectStream } from '../queries/read.js';
 import type { Tables } from '../queries/tables.js';
@@ -29,7 +29,7 @@ export async function readDefinitionsVersion(
 /**
  * The definitions state at `version`: `known` when it is there already, else `known` advanced by the
  * `aevon.definitions_changed` events after it, read from the log (the event of version v is revision v - 1 of the
- * definitions stream) and applied as `foldDefinitions` applies them.
+ * definitions stream) and folded on by `foldDefinitions`.
  */
 export async function catchUpDefinitions(
   client: ClientBase | Pool,
@@ -48,23 +48,11 @@ export async function catchUpDefinitions(
       direction: 'forward',
     });
     assert(events.length > 0, `the definitions event of version ${state.version + 1} is stored`);
-    for (const event of events) {
-      assert(
-        event.type === definitionsEventType,
-        'the definitions stream holds definitions events',
-      );
-      const data = event.data as unknown as DefinitionsChangedData;
-      assert(
-        typeof data.ddl === 'string' && data.version === state.version + 1,
-        `definitions event ${event.id} has version ${String(data.version)}, expected ${state.version + 1}`,
-      );
-      state = applyDefinitionsChange(state, {
-        ddl: data.ddl,
-        ...(data.migration === undefined ? {} : { migration: data.migration }),
-        position: event.position,
-        recordedAt: event.recordedAt,
-      }).state;
-    }
+    assert(
+      events.every((event) => event.type === definitionsEventType),
+      'the definitions stream holds definitions events',
+    );
+    state = foldDefinitions(events, state);
   }
   return state;
 }
