@@ -102,6 +102,7 @@ const usage = `Usage: node bench/dist/metering.js [options]
   --clients N            connections of the concurrent ingest shapes (default 50)
   --batch-size N         events per request of the batch ingest shapes (default 100)
   --rebuild-cron D       the scheduler's interval during the rebuild (default 1s)
+  --no-rebuild           skip the rebuild step (for the long runs: 10M events)
   --out DIR              results folder (default bench/results)
   --help                 this text
 
@@ -167,6 +168,7 @@ async function runEngine(
   workdir: string,
   ceilingServer: Promise<AevonServer>,
   rebuildCronInterval: string,
+  rebuild: boolean,
 ): Promise<EngineResult> {
   const random: RandomSource = createRandomSource(seed);
   const database = await target.fresh('ingest');
@@ -215,6 +217,7 @@ async function runEngine(
           idleCronInterval,
           rebuildCronInterval,
           rebuildPollMs,
+          rebuild,
           startTimeoutMs: serverStartTimeoutMs,
           stopTimeoutMs: serverStopTimeoutMs,
           onRow: print,
@@ -245,6 +248,7 @@ async function main(): Promise<void> {
       clients: { type: 'string' },
       'batch-size': { type: 'string' },
       'rebuild-cron': { type: 'string' },
+      'no-rebuild': { type: 'boolean', default: false },
       out: { type: 'string', default: join(process.cwd(), 'bench', 'results') },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -271,6 +275,7 @@ async function main(): Promise<void> {
     cronInterval: `${idleCronInterval} (the scheduler never runs during a measurement)`,
     rebuildCronInterval,
     rebuildPollMs,
+    rebuild: !values['no-rebuild'],
   };
   console.log(JSON.stringify(environment(config)));
   const ingest: IngestMeasurement[] = [];
@@ -283,7 +288,14 @@ async function main(): Promise<void> {
     await forEachEngine(engines, { dir, postgresStem: 'aevon_bench_metering' }, async (target) => {
       const workdir = join(dir, `${target.name}-workdir`);
       writeWorkdir(workdir, benchRules);
-      const result = await runEngine(target, sizes, workdir, ceiling, rebuildCronInterval);
+      const result = await runEngine(
+        target,
+        sizes,
+        workdir,
+        ceiling,
+        rebuildCronInterval,
+        !values['no-rebuild'],
+      );
       ingest.push(...result.ingest);
       phases.push(...result.phases);
       config[target.name] = {

@@ -55,6 +55,8 @@ export interface StateEnvironment {
   readonly rebuildCronInterval: string;
   /** How often the rebuild's progress (the checkpoint) is read. */
   readonly rebuildPollMs: number;
+  /** Run the rebuild step (false with `--no-rebuild`: the long runs skip it). */
+  readonly rebuild: boolean;
   readonly startTimeoutMs: number;
   readonly stopTimeoutMs: number;
   /** Called with each row as it is measured. */
@@ -99,14 +101,17 @@ export async function runStatePhase(
   const phase: Phase = { env, sizes, space, hot, model };
   const loaded = await loadAndSweep(phase);
   const queried = await queryCells(phase);
-  const rebuilt = await rebuild(phase, loaded.bulkLoad);
+  const rebuilt = env.rebuild ? await rebuild(phase, loaded.bulkLoad) : null;
+  const sweepRows = [loaded.bulkLoad, loaded.sweep, ...(rebuilt === null ? [] : [rebuilt.row])];
   return {
-    sweep: [loaded.bulkLoad, loaded.sweep, rebuilt.row].map((row) => ({
-      ...row,
-      storedEvents: sizes.storedEvents,
-    })),
-    state: [...queried.rows, rebuilt.verification],
-    details: { ...loaded.details, ...queried.details, ...rebuilt.details, hotPrincipals: hot },
+    sweep: sweepRows.map((row) => ({ ...row, storedEvents: sizes.storedEvents })),
+    state: [...queried.rows, ...(rebuilt === null ? [] : [rebuilt.verification])],
+    details: {
+      ...loaded.details,
+      ...queried.details,
+      ...(rebuilt === null ? { rebuild: 'skipped (--no-rebuild)' } : rebuilt.details),
+      hotPrincipals: hot,
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 // The HTTP API has no sweep progress signal: `staleness_seconds` is always 0 and `data_through` is the earlier of
 // the range end and now, because a query merges the raw tail. So the benchmark reads the engine's own checkpoint
 // (table `sweep_checkpoints`, row `metering`) next to the log, and counts the events after it. For the rebuild it
-// also empties the metering tables (`pre_aggregates` and that checkpoint row) while the server is stopped.
+// also empties the metering tables (`pre_aggregates`, `pre_aggregate_rollups` and that checkpoint row) while the server is stopped.
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { meteringCheckpointName } from '@aevon/core';
@@ -74,6 +74,7 @@ export function createSqliteBacklogProbe(path: string): SweepBacklogProbe {
       withDb(false, (db) => {
         db.transaction(() => {
           db.prepare('DELETE FROM pre_aggregates').run();
+          db.prepare('DELETE FROM pre_aggregate_rollups').run();
           db.prepare('DELETE FROM sweep_checkpoints WHERE name = ?').run(meteringCheckpointName);
         })();
       }),
@@ -119,7 +120,7 @@ export async function createPostgresBacklogProbe(dbUrl: string): Promise<SweepBa
       // of beside a million dead rows waiting for vacuum.
       await client.query('BEGIN');
       try {
-        await client.query('TRUNCATE aevon.pre_aggregates');
+        await client.query('TRUNCATE aevon.pre_aggregates, aevon.pre_aggregate_rollups');
         await client.query('DELETE FROM aevon.sweep_checkpoints WHERE name = $1', [
           meteringCheckpointName,
         ]);

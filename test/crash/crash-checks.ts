@@ -161,6 +161,7 @@ export async function checkBucketsMatchCheckpoint(
         sourceEvent: rule.sourceEvent,
         principalId,
         ...range,
+        granularity: '1m',
       });
       const where = `rule ${rule.name}, principal ${principalId}, checkpoint ${String(checkpoint)}`;
       if (snapshot.checkpoint !== checkpoint)

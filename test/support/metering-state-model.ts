@@ -46,8 +46,12 @@ const valueArb = fc.oneof(
 const eventArb = fc.record({
   principal: fc.constantFrom('p0', 'p1', 'p/2'),
   type: fc.constantFrom<'a' | 'b'>('a', 'b'),
-  // Four hours around midnight, so that hour and day windows are crossed; any order, so many events are late.
-  offsetMs: fc.integer({ min: 0, max: 4 * 3_600_000 }),
+  // Mostly four hours around midnight, so that hour and day windows are crossed, and some over three days, so
+  // that day rollups fill; any order, so many events are late.
+  offsetMs: fc.oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 0, max: 4 * 3_600_000 }) },
+    { weight: 1, arbitrary: fc.integer({ min: -86_400_000, max: 3 * 86_400_000 }) },
+  ),
   value: valueArb,
   // Written straight to the log without the field: old events the sweep and the tail must skip.
   isRaw: fc.boolean(),
@@ -56,10 +60,17 @@ const stepArb = fc.oneof(
   { weight: 4, arbitrary: eventArb.map((event) => ({ kind: 'ingest' as const, event })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'sweep' as const }) },
 );
+// Short ranges around midnight, and long ones that hold whole days (read from the day and hour rollups).
 const rangeArb = fc
-  .tuple(
-    fc.integer({ min: -600_000, max: 4 * 3_600_000 }),
-    fc.integer({ min: 1, max: 5 * 3_600_000 }),
+  .oneof(
+    fc.tuple(
+      fc.integer({ min: -600_000, max: 4 * 3_600_000 }),
+      fc.integer({ min: 1, max: 5 * 3_600_000 }),
+    ),
+    fc.tuple(
+      fc.integer({ min: -2 * 86_400_000, max: 86_400_000 }),
+      fc.integer({ min: 86_400_000, max: 5 * 86_400_000 }),
+    ),
   )
   .map(([start, length]) => ({ startMs: baseMs + start, endMs: baseMs + start + length }));
 

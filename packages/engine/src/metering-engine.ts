@@ -141,6 +141,7 @@ export function createMeteringEngine(options: MeteringEngineOptions): MeteringEn
         principalId: query.principalId,
         fromMs: query.fromMs,
         toMs: query.toMs,
+        granularity: query.granularity,
       });
       return buildStateResponse(query, snapshot, clock.nowMs());
     },

@@ -4,6 +4,9 @@ import { assert } from '../internal/assert.js';
 import type { Storage } from '../storage/storage.js';
 import type { StoredBucket } from './bucket-fold.js';
 import { mergeAggregate, principalStream } from './bucket-fold.js';
+import { bucketWidthMs } from './buckets.js';
+import type { BucketRead } from './rollups.js';
+import { planBucketReads, rollUpDeltas } from './rollups.js';
 import type { BucketDelta } from './bucket-fold.js';
 import type {
   MeteringStore,
@@ -48,6 +51,8 @@ export function createInMemoryMeteringStore(
     'tailPageEvents is a positive integer',
   );
   const buckets = new Map<string, OwnedBucket>();
+  /** Rollups by [rule, principal, width, start]: always complete, so every read may use them. */
+  const rollups = new Map<string, OwnedRollup>();
   let checkpoint: GlobalPosition | null = null;
   let isLocked = false;
   const keyOf = (rule: string, principalId: string, bucketStartMs: number): string =>
@@ -87,27 +92,60 @@ export function createInMemoryMeteringStore(
     }
   };
 
+  const rollupKeyOf = (rule: string, principalId: string, widthMs: number, start: number): string =>
+    JSON.stringify([rule, principalId, widthMs, start]);
+
   const merge = (deltas: readonly BucketDelta[]): void => {
     for (const delta of deltas) {
       const key = keyOf(delta.rule, delta.principalId, delta.bucketStartMs);
-      const merged = mergeAggregate(delta.operator, buckets.get(key), delta);
-      buckets.set(key, {
-        rule: delta.rule,
-        principalId: delta.principalId,
-        bucketStartMs: delta.bucketStartMs,
-        eventCount: merged.eventCount,
-        value: merged.value,
-      });
+      buckets.set(key, mergedBucket(delta, buckets.get(key)));
+    }
+    for (const delta of rollUpDeltas(deltas)) {
+      const key = rollupKeyOf(delta.rule, delta.principalId, delta.widthMs, delta.bucketStartMs);
+      rollups.set(key, { ...mergedBucket(delta, rollups.get(key)), widthMs: delta.widthMs });
     }
   };
-  const deleteRule = (rule: string): number => {
+  const deleteFrom = (map: Map<string, OwnedBucket>, rule: string): number => {
     let deleted = 0;
-    for (const [key, bucket] of buckets) {
+    for (const [key, bucket] of map) {
       if (bucket.rule !== rule) continue;
-      buckets.delete(key);
+      map.delete(key);
       deleted += 1;
     }
     return deleted;
+  };
+  const deleteRule = (rule: string): number => {
+    deleteFrom(rollups, rule);
+    return deleteFrom(buckets, rule);
+  };
+  const renameRule = (staging: string, rule: string): void => {
+    for (const [key, bucket] of [...buckets]) {
+      if (bucket.rule !== staging) continue;
+      buckets.delete(key);
+      buckets.set(keyOf(rule, bucket.principalId, bucket.bucketStartMs), { ...bucket, rule });
+    }
+    for (const [key, rollup] of [...rollups]) {
+      if (rollup.rule !== staging) continue;
+      rollups.delete(key);
+      const renamed = { ...rollup, rule };
+      rollups.set(
+        rollupKeyOf(rule, rollup.principalId, rollup.widthMs, rollup.bucketStartMs),
+        renamed,
+      );
+    }
+  };
+  /** The stored buckets of one plan read, ascending (a scan: this store serves tests and small logs). */
+  const readPlanned = (query: StateReadQuery, read: BucketRead): StoredBucket[] => {
+    const selected: StoredBucket[] = [];
+    const isMinute = read.widthMs === bucketWidthMs;
+    for (const [key, bucket] of isMinute ? buckets : rollups) {
+      if (bucket.bucketStartMs < read.fromMs || bucket.bucketStartMs >= read.toMs) continue;
+      const expected = isMinute
+        ? keyOf(query.rule, query.principalId, bucket.bucketStartMs)
+        : rollupKeyOf(query.rule, query.principalId, read.widthMs, bucket.bucketStartMs);
+      if (key === expected) selected.push(storedOf(bucket));
+    }
+    return selected.sort((a, b) => a.bucketStartMs - b.bucketStartMs);
   };
 
   return {
@@ -122,13 +160,8 @@ export function createInMemoryMeteringStore(
     readState: async (query): Promise<StateSnapshot> => {
       // Captured in one synchronous step: the buckets hold exactly the events up to this checkpoint.
       const at = checkpoint;
-      const selected: StoredBucket[] = [];
-      for (const [key, bucket] of buckets) {
-        if (bucket.bucketStartMs < query.fromMs || bucket.bucketStartMs >= query.toMs) continue;
-        if (key === keyOf(query.rule, query.principalId, bucket.bucketStartMs))
-          selected.push(storedOf(bucket));
-      }
-      selected.sort((a, b) => a.bucketStartMs - b.bucketStartMs);
+      const plan = planBucketReads(query.fromMs, query.toMs, query.granularity, null);
+      const selected = plan.flatMap((read) => readPlanned(query, read));
       return { checkpoint: at, buckets: selected, tail: await readTail(query, at) };
     },
     readBuckets: (selection) => {
@@ -149,12 +182,7 @@ export function createInMemoryMeteringStore(
     replaceRule: (replacement) => {
       if (checkpoint !== replacement.checkpoint) return Promise.resolve(false);
       deleteRule(replacement.rule);
-      for (const [key, bucket] of [...buckets]) {
-        if (bucket.rule !== replacement.staging) continue;
-        buckets.delete(key);
-        const renamed = { ...bucket, rule: replacement.rule };
-        buckets.set(keyOf(renamed.rule, renamed.principalId, renamed.bucketStartMs), renamed);
-      }
+      renameRule(replacement.staging, replacement.rule);
       return Promise.resolve(true);
     },
     countEventsThrough: async (through) => {
@@ -185,6 +213,22 @@ export function createInMemoryMeteringStore(
       }
     },
     close: () => Promise.resolve(),
+  };
+}
+
+/** A rollup bucket held in memory: an {@link OwnedBucket} of a coarser width. */
+interface OwnedRollup extends OwnedBucket {
+  readonly widthMs: number;
+}
+
+function mergedBucket(delta: BucketDelta, stored: OwnedBucket | undefined): OwnedBucket {
+  const merged = mergeAggregate(delta.operator, stored, delta);
+  return {
+    rule: delta.rule,
+    principalId: delta.principalId,
+    bucketStartMs: delta.bucketStartMs,
+    eventCount: merged.eventCount,
+    value: merged.value,
   };
 }
 

@@ -55,6 +55,14 @@ export {
   tailPageEventsDefault,
   tailTooLargeError,
 } from './metering-store.js';
+export type { BucketRead, RollupDelta } from './rollups.js';
+export {
+  dayRollupWidthMs,
+  hourRollupWidthMs,
+  planBucketReads,
+  rollUpDeltas,
+  rollupWidthsMs,
+} from './rollups.js';
 export type { StateWindowValue } from './state-windows.js';
 export { computeStateWindows } from './state-windows.js';
 export type { InMemoryMeteringStoreOptions } from './in-memory-metering-store.js';

@@ -3,6 +3,7 @@ import type { EventData, GlobalPosition } from '../event/event.js';
 import { parseTimestamp } from '../event/validation.js';
 import { assert } from '../internal/assert.js';
 import type { BucketDelta, StoredBucket } from './bucket-fold.js';
+import type { MeteringGranularity } from './buckets.js';
 
 /** The name of the metering sweep's row in `sweep_checkpoints`. */
 export const meteringCheckpointName = 'metering';
@@ -29,6 +30,11 @@ export interface StateReadQuery {
   /** The range `[fromMs, toMs)`, on whole minutes. */
   readonly fromMs: number;
   readonly toMs: number;
+  /**
+   * The granularity of the answer: it decides which rollups may stand in for 1-minute buckets
+   * ({@link planBucketReads}). `1m` reads only 1-minute buckets.
+   */
+  readonly granularity: MeteringGranularity;
 }
 
 /**
@@ -37,7 +43,11 @@ export interface StateReadQuery {
  */
 export interface StateSnapshot {
   readonly checkpoint: GlobalPosition | null;
-  /** The rule's buckets for the principal with `fromMs <= bucketStartMs < toMs`, ascending. */
+  /**
+   * The rule's buckets for the principal that cover `[fromMs, toMs)` as {@link planBucketReads} plans it for the
+   * query's granularity: 1-minute buckets and, where they fit, hour and day rollups. Disjoint, each wholly inside
+   * the range and inside one window of the granularity, ascending by start.
+   */
   readonly buckets: readonly StoredBucket[];
   /** The principal's events of the source type after the checkpoint whose `occurred_at` lies in the range. */
   readonly tail: readonly TailEvent[];
@@ -101,7 +111,8 @@ export interface MeteringStore {
   /** The position of the last event the sweep has folded, or null before the first sweep. */
   loadCheckpoint(): Promise<GlobalPosition | null>;
   /**
-   * Merges a sweep step's deltas into the pre-aggregates and moves the checkpoint, in one transaction. The step
+   * Merges a sweep step's deltas into the pre-aggregates and their rollups ({@link rollUpDeltas}) and moves the
+   * checkpoint, in one transaction. The step
    * applies only if the stored checkpoint still equals `step.previous` (another node may have moved it).
    * @returns true when applied, false when the checkpoint had moved (nothing was written).
    */
@@ -123,15 +134,16 @@ export interface MeteringStore {
    */
   readBuckets(selection: BucketSelection): Promise<BucketListing>;
   /**
-   * Merges deltas into the pre-aggregates named by their `rule`, in one transaction, without moving the checkpoint.
+   * Merges deltas into the pre-aggregates (and rollups) named by their `rule`, in one transaction, without moving
+   * the checkpoint.
    * Only a rebuild uses it, on its staging name: live rules change through `applySweep` and `replaceRule` only.
    */
   mergeBuckets(deltas: readonly BucketDelta[]): Promise<void>;
-  /** Deletes every pre-aggregate of one rule name (a stale staging area); resolves to how many. */
+  /** Deletes every pre-aggregate and rollup of one rule name (a stale staging area); resolves to how many 1-minute buckets. */
   deleteRule(rule: string): Promise<number>;
   /**
    * In one transaction, and only while the stored checkpoint equals `replacement.checkpoint` (serialised with
-   * `applySweep`): deletes the rule's pre-aggregates and renames the staging buckets to the rule. Readers see the
+   * `applySweep`): deletes the rule's pre-aggregates and rollups and renames the staging ones to the rule. Readers see the
    * old or the new buckets, never a mix.
    * @returns true when swapped, false when the checkpoint had moved (nothing was written; stage more and retry).
    */

@@ -18,10 +18,13 @@ import {
   asGlobalPosition,
   assert,
   assertSweepStep,
+  bucketWidthMs,
   meteringCheckpointName,
   occurredInRange,
   parseStoredDecimal,
+  planBucketReads,
   principalStream,
+  rollUpDeltas,
   tailEventsMaxDefault,
   tailPageEventsDefault,
   tailTooLargeError,
@@ -60,6 +63,27 @@ CREATE TABLE sweep_checkpoints (
 CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream, tx_id, seq);
 `,
   },
+  {
+    // Hour and day rollups of the 1-minute buckets (see planBucketReads). A database that already holds buckets
+    // has no rollups for them, so rollups count only from the UTC day after its latest bucket: the one-row
+    // coverage table holds that day (NULL when there were no buckets: rollups are complete everywhere).
+    version: 1001,
+    name: 'metering-rollups',
+    sql: `
+CREATE TABLE pre_aggregate_rollups (
+  rule text NOT NULL,
+  principal_id text NOT NULL,
+  width bigint NOT NULL,
+  bucket_start bigint NOT NULL,
+  event_count bigint NOT NULL CHECK (event_count > 0),
+  value numeric NOT NULL,
+  PRIMARY KEY (rule, principal_id, width, bucket_start)
+);
+CREATE TABLE pre_aggregate_rollup_coverage (from_ms bigint);
+INSERT INTO pre_aggregate_rollup_coverage (from_ms)
+  SELECT (floor(max(bucket_start) / 86400000.0)::bigint + 1) * 86400000 FROM pre_aggregates;
+`,
+  },
 ];
 
 /** Options for {@link createPostgresMeteringStore}. */
@@ -75,6 +99,9 @@ export interface PostgresMeteringStoreOptions {
 
 interface Sql {
   readonly preAggregates: string;
+  readonly rollups: string;
+  /** Where the rollups are complete (a UTC day), or null for everywhere: read once, at open. */
+  readonly rollupsFromMs: number | null;
   readonly checkpoints: string;
   readonly events: string;
   readonly ownerLockKey: string;
@@ -106,8 +133,17 @@ export async function createPostgresMeteringStore(
     Number.isSafeInteger(tailEventsMax) && tailEventsMax > 0,
     'tailEventsMax is a positive integer',
   );
+  const coverage = await run('open', () =>
+    pool.query<{ from_ms: string | null }>(
+      `SELECT from_ms::text AS from_ms FROM ${quoted}.pre_aggregate_rollup_coverage`,
+    ),
+  );
+  const fromMs = coverage.rows[0]?.from_ms;
+  assert(fromMs !== undefined, 'the rollup coverage table holds its one row');
   const sql: Sql = {
     preAggregates: `${quoted}.pre_aggregates`,
+    rollups: `${quoted}.pre_aggregate_rollups`,
+    rollupsFromMs: fromMs === null ? null : Number(fromMs),
     checkpoints: `${quoted}.sweep_checkpoints`,
     events: `${quoted}.events`,
     ownerLockKey: `aevon.metering.sweep:${schema}`,
@@ -132,10 +168,13 @@ export async function createPostgresMeteringStore(
     mergeBuckets: (deltas) =>
       run('mergeBuckets', () => inTransaction(pool, 'BEGIN', (c) => upsertBuckets(c, sql, deltas))),
     deleteRule: (rule) =>
-      run('deleteRule', async () => {
-        const result = await pool.query(`DELETE FROM ${sql.preAggregates} WHERE rule = $1`, [rule]);
-        return result.rowCount ?? 0;
-      }),
+      run('deleteRule', () =>
+        inTransaction(pool, 'BEGIN', async (c) => {
+          await c.query(`DELETE FROM ${sql.rollups} WHERE rule = $1`, [rule]);
+          const result = await c.query(`DELETE FROM ${sql.preAggregates} WHERE rule = $1`, [rule]);
+          return result.rowCount ?? 0;
+        }),
+      ),
     replaceRule: (replacement) =>
       run('replaceRule', () =>
         inTransaction(pool, 'BEGIN', (c) => replaceRuleBuckets(c, sql, replacement)),
@@ -235,11 +274,13 @@ async function replaceRuleBuckets(
 ): Promise<boolean> {
   await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [sql.stepLockKey]);
   if ((await selectCheckpoint(client, sql)) !== replacement.checkpoint) return false;
-  await client.query(`DELETE FROM ${sql.preAggregates} WHERE rule = $1`, [replacement.rule]);
-  await client.query(`UPDATE ${sql.preAggregates} SET rule = $1 WHERE rule = $2`, [
-    replacement.rule,
-    replacement.staging,
-  ]);
+  for (const table of [sql.preAggregates, sql.rollups]) {
+    await client.query(`DELETE FROM ${table} WHERE rule = $1`, [replacement.rule]);
+    await client.query(`UPDATE ${table} SET rule = $1 WHERE rule = $2`, [
+      replacement.rule,
+      replacement.staging,
+    ]);
+  }
   return true;
 }
 
@@ -283,6 +324,25 @@ async function upsertBuckets(
       ],
     );
   }
+  const rollups = rollUpDeltas(deltas);
+  for (const operator of operators) {
+    const rows = rollups.filter((delta) => delta.operator === operator);
+    if (rows.length === 0) continue;
+    await client.query(
+      `INSERT INTO ${sql.rollups} AS p (rule, principal_id, width, bucket_start, event_count, value)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::numeric[])
+       ON CONFLICT (rule, principal_id, width, bucket_start) DO UPDATE
+       SET event_count = p.event_count + excluded.event_count, value = ${mergeByOperator[operator]}`,
+      [
+        rows.map((row) => row.rule),
+        rows.map((row) => row.principalId),
+        rows.map((row) => String(row.widthMs)),
+        rows.map((row) => String(row.bucketStartMs)),
+        rows.map((row) => String(row.eventCount)),
+        rows.map((row) => row.value),
+      ],
+    );
+  }
 }
 
 async function readSnapshot(
@@ -292,15 +352,27 @@ async function readSnapshot(
   tailEventsMax: number,
 ): Promise<StateSnapshot> {
   const checkpoint = await selectCheckpoint(client, sql);
+  // One round trip for the whole plan: one range scan per read (the reads are disjoint), sorted here.
+  const plan = planBucketReads(query.fromMs, query.toMs, query.granularity, sql.rollupsFromMs);
+  const params: string[] = [query.rule, query.principalId];
+  const scans = plan.map((read, index) => {
+    params.push(String(read.fromMs), String(read.toMs));
+    const range = `p.bucket_start >= $${2 * index + 3} AND p.bucket_start < $${2 * index + 4}`;
+    const [table, width] =
+      read.widthMs === bucketWidthMs
+        ? [sql.preAggregates, '']
+        : [sql.rollups, `AND p.width = ${String(read.widthMs)}`];
+    return `SELECT p.bucket_start::text AS bucket_start, p.event_count::text AS event_count,
+                   p.value::text AS value
+            FROM ${table} AS p
+            WHERE p.rule = $1 AND p.principal_id = $2 ${width} AND ${range}`;
+  });
+  assert(scans.length > 0, 'a state range is not empty');
   const result = await client.query<{ bucket_start: string; event_count: string; value: string }>(
-    // ORDER BY names the column through the alias, never the text output of the same name.
-    `SELECT p.bucket_start::text AS bucket_start, p.event_count::text AS event_count, p.value::text AS value
-     FROM ${sql.preAggregates} AS p
-     WHERE p.rule = $1 AND p.principal_id = $2 AND p.bucket_start >= $3 AND p.bucket_start < $4
-     ORDER BY p.bucket_start`,
-    [query.rule, query.principalId, String(query.fromMs), String(query.toMs)],
+    scans.join(' UNION ALL '),
+    params,
   );
-  const buckets = result.rows.map(toStoredBucket);
+  const buckets = result.rows.map(toStoredBucket).sort((a, b) => a.bucketStartMs - b.bucketStartMs);
   return {
     checkpoint,
     buckets,

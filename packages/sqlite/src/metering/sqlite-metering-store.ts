@@ -16,12 +16,15 @@ import {
   asGlobalPosition,
   assert,
   assertSweepStep,
+  bucketWidthMs,
   formatSequencePosition,
   meteringCheckpointName,
   mergeAggregate,
   occurredInRange,
   parseStoredDecimal,
+  planBucketReads,
   principalStream,
+  rollUpDeltas,
   tailEventsMaxDefault,
   tailPageEventsDefault,
   tailTooLargeError,
@@ -53,6 +56,27 @@ export const sqliteMeteringMigrations: readonly Migration[] = [
         position TEXT NOT NULL
       ) STRICT;
       CREATE INDEX events_stream_position ON events (stream, position);
+    `,
+  },
+  {
+    // Hour and day rollups of the 1-minute buckets (see planBucketReads). A database that already holds buckets
+    // has no rollups for them, so rollups count only from the UTC day after its latest bucket: the one-row
+    // coverage table holds that day (NULL when there were no buckets: rollups are complete everywhere).
+    version: 1001,
+    name: 'metering_rollups',
+    sql: `
+      CREATE TABLE pre_aggregate_rollups (
+        rule TEXT NOT NULL,
+        principal_id TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        bucket_start INTEGER NOT NULL,
+        event_count INTEGER NOT NULL CHECK (event_count > 0),
+        value TEXT NOT NULL,
+        PRIMARY KEY (rule, principal_id, width, bucket_start)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE pre_aggregate_rollup_coverage (from_ms INTEGER) STRICT;
+      INSERT INTO pre_aggregate_rollup_coverage (from_ms)
+        SELECT (max(bucket_start) / 86400000 + 1) * 86400000 FROM pre_aggregates;
     `,
   },
 ];
@@ -120,6 +144,26 @@ export function createSqliteMeteringStore(
        WHERE rule = ? AND principal_id = ? AND bucket_start >= ? AND bucket_start < ? ORDER BY bucket_start`,
     )
     .safeIntegers(true);
+  const selectRollup = db
+    .prepare<[string, string, number, number], BucketRow>(
+      `SELECT bucket_start, event_count, value FROM pre_aggregate_rollups
+       WHERE rule = ? AND principal_id = ? AND width = ? AND bucket_start = ?`,
+    )
+    .safeIntegers(true);
+  const upsertRollup = db.prepare<[string, string, number, number, number, string]>(
+    `INSERT INTO pre_aggregate_rollups (rule, principal_id, width, bucket_start, event_count, value)
+     VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (rule, principal_id, width, bucket_start) DO UPDATE
+     SET event_count = excluded.event_count, value = excluded.value`,
+  );
+  const selectRollups = db
+    .prepare<[string, string, number, number, number], BucketRow>(
+      `SELECT bucket_start, event_count, value FROM pre_aggregate_rollups
+       WHERE rule = ? AND principal_id = ? AND width = ? AND bucket_start >= ? AND bucket_start < ?
+       ORDER BY bucket_start`,
+    )
+    .safeIntegers(true);
+  const rollupsFromMs = readRollupCoverage(db);
   const selectTail = db
     .prepare<[string, string, bigint, number], TailRow>(
       `SELECT position, occurred_at, data FROM events
@@ -135,8 +179,14 @@ export function createSqliteMeteringStore(
     )
     .safeIntegers(true);
   const deleteRuleBuckets = db.prepare<[string]>('DELETE FROM pre_aggregates WHERE rule = ?');
+  const deleteRuleRollups = db.prepare<[string]>(
+    'DELETE FROM pre_aggregate_rollups WHERE rule = ?',
+  );
   const renameRuleBuckets = db.prepare<[string, string]>(
     'UPDATE pre_aggregates SET rule = ? WHERE rule = ?',
+  );
+  const renameRuleRollups = db.prepare<[string, string]>(
+    'UPDATE pre_aggregate_rollups SET rule = ? WHERE rule = ?',
   );
   const countEvents = db
     .prepare<[bigint], number>('SELECT count(*) FROM events WHERE position <= ?')
@@ -149,20 +199,25 @@ export function createSqliteMeteringStore(
     return asGlobalPosition(stored);
   };
 
-  const mergeDelta = (delta: BucketDelta): void => {
-    const row = selectBucket.get(delta.rule, delta.principalId, delta.bucketStartMs);
-    const merged = mergeAggregate(
-      delta.operator,
-      row === undefined ? undefined : toBucket(row),
-      delta,
-    );
-    upsertBucket.run(
-      delta.rule,
-      delta.principalId,
-      delta.bucketStartMs,
-      merged.eventCount,
-      merged.value,
-    );
+  /** Merges minute deltas into their buckets and rollups; runs inside the caller's transaction. */
+  const mergeDeltas = (deltas: readonly BucketDelta[]): void => {
+    for (const delta of deltas) {
+      const row = selectBucket.get(delta.rule, delta.principalId, delta.bucketStartMs);
+      const merged = mergeAggregate(delta.operator, row && toBucket(row), delta);
+      upsertBucket.run(
+        delta.rule,
+        delta.principalId,
+        delta.bucketStartMs,
+        merged.eventCount,
+        merged.value,
+      );
+    }
+    for (const delta of rollUpDeltas(deltas)) {
+      const { rule, principalId, widthMs, bucketStartMs } = delta;
+      const row = selectRollup.get(rule, principalId, widthMs, bucketStartMs);
+      const merged = mergeAggregate(delta.operator, row && toBucket(row), delta);
+      upsertRollup.run(rule, principalId, widthMs, bucketStartMs, merged.eventCount, merged.value);
+    }
   };
 
   const applySweep = (step: SweepStep): boolean =>
@@ -170,7 +225,7 @@ export function createSqliteMeteringStore(
       assertSweepStep(step);
       const stored = loadCheckpoint();
       if (stored !== step.previous) return false;
-      for (const delta of step.buckets) mergeDelta(delta);
+      mergeDeltas(step.buckets);
       saveCheckpoint.run(meteringCheckpointName, step.checkpoint);
       assert(loadCheckpoint() === step.checkpoint, 'the checkpoint was saved');
       return true;
@@ -208,8 +263,14 @@ export function createSqliteMeteringStore(
     db
       .transaction((): StateSnapshot => {
         const checkpoint = loadCheckpoint();
-        const rows = selectBuckets.all(query.rule, query.principalId, query.fromMs, query.toMs);
-        return { checkpoint, buckets: rows.map(toBucket), tail: readTail(query, checkpoint) };
+        const plan = planBucketReads(query.fromMs, query.toMs, query.granularity, rollupsFromMs);
+        const buckets = plan.flatMap((read) =>
+          (read.widthMs === bucketWidthMs
+            ? selectBuckets.all(query.rule, query.principalId, read.fromMs, read.toMs)
+            : selectRollups.all(query.rule, query.principalId, read.widthMs, read.fromMs, read.toMs)
+          ).map(toBucket),
+        );
+        return { checkpoint, buckets, tail: readTail(query, checkpoint) };
       })
       .deferred();
 
@@ -235,7 +296,9 @@ export function createSqliteMeteringStore(
     storage.transaction(() => {
       if (loadCheckpoint() !== replacement.checkpoint) return false;
       deleteRuleBuckets.run(replacement.rule);
+      deleteRuleRollups.run(replacement.rule);
       renameRuleBuckets.run(replacement.rule, replacement.staging);
+      renameRuleRollups.run(replacement.rule, replacement.staging);
       return true;
     });
 
@@ -246,11 +309,13 @@ export function createSqliteMeteringStore(
     readState: async (query) => readState(query),
     readBuckets: async (selection) => readBuckets(selection),
     mergeBuckets: async (deltas) => {
-      storage.transaction(() => {
-        for (const delta of deltas) mergeDelta(delta);
-      });
+      storage.transaction(() => mergeDeltas(deltas));
     },
-    deleteRule: async (rule) => storage.transaction(() => deleteRuleBuckets.run(rule).changes),
+    deleteRule: async (rule) =>
+      storage.transaction(() => {
+        deleteRuleRollups.run(rule);
+        return deleteRuleBuckets.run(rule).changes;
+      }),
     replaceRule: async (replacement) => replaceRule(replacement),
     countEventsThrough: async (through) => countEvents.get(BigInt(through)) ?? 0,
     withSweepLock: async (fn) => {
@@ -270,4 +335,14 @@ function toBucket(row: BucketRow): StoredBucket {
   const value = parseStoredDecimal(row.value);
   assert(value === row.value, 'a stored pre-aggregate value is a canonical decimal');
   return { bucketStartMs: Number(row.bucket_start), eventCount: Number(row.event_count), value };
+}
+
+/** Where the rollups are complete: the UTC day migration 1001 recorded, or null for everywhere. */
+function readRollupCoverage(db: SqliteStorage['database']): number | null {
+  const row = db
+    .prepare<[], { from_ms: bigint | null }>('SELECT from_ms FROM pre_aggregate_rollup_coverage')
+    .safeIntegers(true)
+    .get();
+  assert(row !== undefined, 'the rollup coverage table holds its one row');
+  return row.from_ms === null ? null : Number(row.from_ms);
 }
