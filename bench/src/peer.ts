@@ -44,13 +44,15 @@ interface Sizes {
   readonly shapeBudgetSeconds: number;
 }
 
+// 64 concurrent appenders, as issue 4's target compares (each owns one stream); 50 events per stream so that a
+// concurrent shape lasts long enough (3,200 events) for a stable rate.
 const full: Sizes = {
   streams: 64,
   eventsPerStream: new Map([
-    [1, 10],
+    [1, 50],
     [10, 50],
   ]),
-  concurrency: 16,
+  concurrency: 64,
   shapeBudgetSeconds: 30,
 };
 // Two appenders only: Emmett's SQLite store retries a locked-out append after a 1 s busy timeout (see isLockedOut),

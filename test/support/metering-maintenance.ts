@@ -16,6 +16,8 @@ const rules: readonly Rule[] = [
 const [calls, tokens] = rules as [Rule, Rule];
 const baseMs = Date.UTC(2026, 1, 11, 22, 0);
 const minuteMs = 60_000;
+const hourMs = 3_600_000;
+const dayMs = 86_400_000;
 
 interface Fixture {
   readonly store: EventStore;
@@ -111,6 +113,9 @@ export function describeMaintenance(name: string, open: () => Promise<MeteringTa
           eventsRead: 5,
           bucketsStored: 4,
           bucketsExpected: 4,
+          // An hour and a day per rule and principal.
+          rollupsStored: 8,
+          rollupsExpected: 8,
           differenceCount: 0,
           differences: [],
         });
@@ -134,11 +139,13 @@ export function describeMaintenance(name: string, open: () => Promise<MeteringTa
         ]);
         await metering.deleteRule('tokens');
         const report = await verifyState({ store, metering, rules, differencesMax: 3 });
-        expect(report.differenceCount).toBe(4);
+        // Each drifted minute drifts its hour and day rollups too (mergeBuckets writes both).
+        expect(report.differenceCount).toBe(10);
         expect(report.differences).toEqual([
           {
             rule: 'calls',
             principalId: 'ghost',
+            widthMs: minuteMs,
             bucketStartMs: baseMs + 5 * minuteMs,
             expected: null,
             stored: { eventCount: 1, value: '1' },
@@ -146,20 +153,65 @@ export function describeMaintenance(name: string, open: () => Promise<MeteringTa
           {
             rule: 'calls',
             principalId: 'p1',
+            widthMs: minuteMs,
             bucketStartMs: baseMs,
             expected: { eventCount: 3, value: '3' },
             stored: { eventCount: 5, value: '5' },
           },
-          {
-            rule: 'tokens',
-            principalId: 'p1',
-            bucketStartMs: baseMs,
-            expected: { eventCount: 3, value: '30' },
-            stored: null,
-          },
+          expect.objectContaining({ rule: 'calls', widthMs: expect.any(Number) as number }),
         ]);
+        const all = await verifyState({ store, metering, rules });
+        expect(all.differences).toHaveLength(10);
+        const dayStart = baseMs - (baseMs % dayMs);
+        for (const difference of [
+          {
+            principalId: 'p1',
+            widthMs: hourMs,
+            bucketStartMs: baseMs,
+            expected: { eventCount: 4, value: '4' },
+            stored: { eventCount: 6, value: '6' },
+          },
+          {
+            principalId: 'p1',
+            widthMs: dayMs,
+            bucketStartMs: dayStart,
+            expected: { eventCount: 4, value: '4' },
+            stored: { eventCount: 6, value: '6' },
+          },
+          {
+            principalId: 'ghost',
+            widthMs: hourMs,
+            bucketStartMs: baseMs,
+            expected: null,
+            stored: { eventCount: 1, value: '1' },
+          },
+          {
+            principalId: 'ghost',
+            widthMs: dayMs,
+            bucketStartMs: dayStart,
+            expected: null,
+            stored: { eventCount: 1, value: '1' },
+          },
+        ])
+          expect(all.differences).toContainEqual({ rule: 'calls', ...difference });
+        expect(all.differences).toContainEqual({
+          rule: 'tokens',
+          principalId: 'p1',
+          widthMs: minuteMs,
+          bucketStartMs: baseMs,
+          expected: { eventCount: 3, value: '30' },
+          stored: null,
+        });
+        expect(all.differences).toContainEqual({
+          rule: 'tokens',
+          principalId: 'p1',
+          widthMs: dayMs,
+          bucketStartMs: dayStart,
+          expected: { eventCount: 4, value: '40' },
+          stored: null,
+        });
         const narrowed = await verifyState({ store, metering, rules: [calls], principalId: 'p1' });
-        expect(narrowed.differenceCount).toBe(1);
+        expect(narrowed.differenceCount).toBe(3);
       }),
     );
 
@@ -178,6 +230,7 @@ export function describeMaintenance(name: string, open: () => Promise<MeteringTa
         expect((await verifyState({ store, metering, rules })).differenceCount).toBe(0);
         const staging = await metering.readBuckets({ rules: [rebuildStagingName('tokens')] });
         expect(staging.buckets).toEqual([]);
+        expect(staging.rollups).toEqual([]);
       }),
     );
 
@@ -244,12 +297,16 @@ export function describeMaintenance(name: string, open: () => Promise<MeteringTa
           operator: 'max',
           field: 'tokens',
         };
-        expect((await verifyState({ store, metering, rules: [peak] })).differenceCount).toBe(1);
+        // The minute and its hour and day rollups.
+        expect((await verifyState({ store, metering, rules: [peak] })).differenceCount).toBe(3);
         await rebuildRule({ store, metering, rule: peak });
         const listing = await metering.readBuckets({ rules: ['tokens'] });
         expect(listing.buckets).toEqual([
           { rule: 'tokens', principalId: 'p1', bucketStartMs: baseMs, eventCount: 3, value: '9' },
         ]);
+        expect(listing.rollups).toHaveLength(2);
+        for (const rollup of listing.rollups)
+          expect(rollup).toMatchObject({ eventCount: 3, value: '9' });
         expect((await verifyState({ store, metering, rules: [peak] })).differenceCount).toBe(0);
       }),
     );

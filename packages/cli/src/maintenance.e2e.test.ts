@@ -21,6 +21,8 @@ const rule = 'count_api_requests';
 const principals = ['alice', 'bob', 'carol'] as const;
 const eventsPerPrincipal = 120;
 const drift = 5;
+const hourMs = 3_600_000;
+const dayMs = 86_400_000;
 
 interface Target {
   readonly env: Record<string, string>;
@@ -86,9 +88,15 @@ function describeMaintenanceCommands(name: string, target: () => Target): void {
         await tamper(dir);
         const found = await runToEnd(['verify'], dir, env);
         expect(found.code).toBe(5);
-        expect(found.stdout).toContain('1 difference(s)');
+        expect(found.stdout).toContain('3 difference(s)');
         expect(found.stdout).toMatch(
           /count_api_requests "alice" 2026-02-11T10:\d\d:00Z: stored \d+/,
+        );
+        expect(found.stdout).toContain(
+          'count_api_requests "alice" 2026-02-11T10:00:00Z (1h rollup): stored',
+        );
+        expect(found.stdout).toContain(
+          'count_api_requests "alice" 2026-02-11T00:00:00Z (1d rollup): stored',
         );
         expect(found.stderr).toContain('aevon rebuild --rule R');
         const narrowed = await runToEnd(['verify', '--rule', rule, '--principal', 'bob'], dir, env);
@@ -160,15 +168,29 @@ describeMaintenanceCommands('SQLite', () => ({
     const db = new Database(join(dir, 'data', 'aevon.db'));
     try {
       db.pragma('busy_timeout = 5000');
+      const minute = db
+        .prepare<[string], number>(
+          `SELECT min(bucket_start) FROM pre_aggregates WHERE principal_id = 'alice' AND rule = ?`,
+        )
+        .pluck()
+        .get(rule);
+      expect(typeof minute).toBe('number');
+      const start = minute ?? 0;
+      const bump = `event_count = event_count + ${drift}, value = CAST(CAST(value AS INTEGER) + ${drift} AS TEXT)`;
       const changed = db
         .prepare(
-          `UPDATE pre_aggregates SET event_count = event_count + ${drift},
-             value = CAST(CAST(value AS INTEGER) + ${drift} AS TEXT)
-           WHERE principal_id = 'alice' AND bucket_start =
-             (SELECT min(bucket_start) FROM pre_aggregates WHERE principal_id = 'alice')`,
+          `UPDATE pre_aggregates SET ${bump} WHERE principal_id = 'alice' AND rule = ? AND bucket_start = ?`,
         )
-        .run().changes;
+        .run(rule, start).changes;
       expect(changed).toBe(1);
+      // The minute's hour and day rollups drift with it, as a doubly applied sweep step would leave them.
+      const rollups = db
+        .prepare(
+          `UPDATE pre_aggregate_rollups SET ${bump}
+           WHERE principal_id = 'alice' AND rule = ? AND (width, bucket_start) IN (VALUES (?, ?), (?, ?))`,
+        )
+        .run(rule, hourMs, start - (start % hourMs), dayMs, start - (start % dayMs)).changes;
+      expect(rollups).toBe(2);
     } finally {
       db.close();
     }
@@ -193,13 +215,27 @@ describe('on PostgreSQL', () => {
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
       try {
+        const bump = `event_count = event_count + ${drift}, value = value + ${drift}`;
+        const minute = await client.query<{ start: string }>(
+          `SELECT min(bucket_start)::text AS start FROM aevon.pre_aggregates
+           WHERE principal_id = 'alice' AND rule = $1`,
+          [rule],
+        );
+        const start = Number(minute.rows[0]?.start);
         const result = await client.query(
-          `UPDATE aevon.pre_aggregates SET event_count = event_count + ${drift}, value = value + ${drift}
-           WHERE (principal_id, bucket_start) = (
-             SELECT principal_id, min(bucket_start) FROM aevon.pre_aggregates
-             WHERE principal_id = 'alice' AND rule = '${rule}' GROUP BY principal_id)`,
+          `UPDATE aevon.pre_aggregates SET ${bump}
+           WHERE principal_id = 'alice' AND rule = $1 AND bucket_start = $2`,
+          [rule, start],
         );
         expect(result.rowCount).toBe(1);
+        // The minute's hour and day rollups drift with it, as a doubly applied sweep step would leave them.
+        const rollups = await client.query(
+          `UPDATE aevon.pre_aggregate_rollups SET ${bump}
+           WHERE principal_id = 'alice' AND rule = $1
+             AND (width, bucket_start) IN (($2::bigint, $3::bigint), ($4::bigint, $5::bigint))`,
+          [rule, hourMs, start - (start % hourMs), dayMs, start - (start % dayMs)],
+        );
+        expect(rollups.rowCount).toBe(2);
       } finally {
         await client.end();
       }

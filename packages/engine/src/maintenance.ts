@@ -5,15 +5,19 @@ import type {
   GlobalPosition,
   MeteringStore,
   OwnedBucket,
+  OwnedRollup,
   RecordedEvent,
+  RollupDelta,
 } from '@aevon/core';
 import {
   AevonError,
   assert,
+  bucketWidthMs,
   foldSweepEvents,
   mergeAggregate,
   principalStream,
   rebuildStagingName,
+  rollUpDeltas,
 } from '@aevon/core';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Rule } from './contract.js';
@@ -45,10 +49,12 @@ export interface VerifyOptions {
   readonly onProgress?: (progress: MaintenanceProgress) => void;
 }
 
-/** One pre-aggregate whose stored value differs from a recomputation from the log. */
+/** One pre-aggregate (a 1-minute bucket or a rollup) whose stored value differs from a recomputation from the log. */
 export interface BucketDifference {
   readonly rule: string;
   readonly principalId: string;
+  /** 60,000 for a 1-minute bucket, else the rollup's width (an hour or a day). */
+  readonly widthMs: number;
   readonly bucketStartMs: number;
   /** The recomputation; null when no event of the log falls in this bucket. */
   readonly expected: BucketAggregate | null;
@@ -64,6 +70,9 @@ export interface VerifyReport {
   readonly eventsRead: number;
   readonly bucketsStored: number;
   readonly bucketsExpected: number;
+  /** Hour and day rollups compared (those state queries read: see `BucketListing.rollupsFromMs`). */
+  readonly rollupsStored: number;
+  readonly rollupsExpected: number;
   /** Every differing bucket counted. */
   readonly differenceCount: number;
   /** The first `differencesMax` differences: wrong or extra stored buckets first, then missing ones. */
@@ -103,6 +112,12 @@ export async function verifyState(options: VerifyOptions): Promise<VerifyReport>
     }
   }
   const bucketsExpected = expected.size;
+  const expectedRollups = new Map<string, RollupDelta>();
+  for (const rollup of rollUpDeltas([...expected.values()])) {
+    if (listing.rollupsFromMs === null || rollup.bucketStartMs >= listing.rollupsFromMs)
+      expectedRollups.set(rollupKey(rollup), rollup);
+  }
+  const rollupsExpected = expectedRollups.size;
   const differences: BucketDifference[] = [];
   let differenceCount = 0;
   const report = (difference: BucketDifference): void => {
@@ -121,18 +136,43 @@ export async function verifyState(options: VerifyOptions): Promise<VerifyReport>
       report({
         rule: stored.rule,
         principalId: stored.principalId,
+        widthMs: bucketWidthMs,
         bucketStartMs: stored.bucketStartMs,
         expected: recomputed === undefined ? null : aggregateOf(recomputed),
         stored: aggregateOf(stored),
       });
     }
   }
-  for (const missing of expected.values()) {
+  for (const stored of listing.rollups) {
+    const key = rollupKey(stored);
+    const recomputed = expectedRollups.get(key);
+    expectedRollups.delete(key);
+    if (
+      recomputed === undefined ||
+      recomputed.eventCount !== stored.eventCount ||
+      recomputed.value !== stored.value
+    ) {
+      report({
+        rule: stored.rule,
+        principalId: stored.principalId,
+        widthMs: stored.widthMs,
+        bucketStartMs: stored.bucketStartMs,
+        expected: recomputed === undefined ? null : aggregateOf(recomputed),
+        stored: aggregateOf(stored),
+      });
+    }
+  }
+  const missing = [
+    ...[...expected.values()].map((delta) => ({ ...delta, widthMs: bucketWidthMs })),
+    ...expectedRollups.values(),
+  ];
+  for (const bucket of missing) {
     report({
-      rule: missing.rule,
-      principalId: missing.principalId,
-      bucketStartMs: missing.bucketStartMs,
-      expected: aggregateOf(missing),
+      rule: bucket.rule,
+      principalId: bucket.principalId,
+      widthMs: bucket.widthMs,
+      bucketStartMs: bucket.bucketStartMs,
+      expected: aggregateOf(bucket),
       stored: null,
     });
   }
@@ -142,6 +182,8 @@ export async function verifyState(options: VerifyOptions): Promise<VerifyReport>
     eventsRead,
     bucketsStored: listing.buckets.length,
     bucketsExpected,
+    rollupsStored: listing.rollups.length,
+    rollupsExpected,
     differenceCount,
     differences,
   };
@@ -268,6 +310,12 @@ async function* logPages(
 
 function bucketKey(bucket: Pick<OwnedBucket, 'rule' | 'principalId' | 'bucketStartMs'>): string {
   return JSON.stringify([bucket.rule, bucket.principalId, bucket.bucketStartMs]);
+}
+
+function rollupKey(
+  rollup: Pick<OwnedRollup, 'rule' | 'principalId' | 'widthMs' | 'bucketStartMs'>,
+): string {
+  return JSON.stringify([rollup.rule, rollup.principalId, rollup.widthMs, rollup.bucketStartMs]);
 }
 
 function aggregateOf(bucket: BucketAggregate): BucketAggregate {

@@ -1,5 +1,11 @@
 import type { Clock, EventStore } from '@aevon/core';
-import { AevonError, createEventStore, formatUtcTimestamp } from '@aevon/core';
+import {
+  AevonError,
+  bucketWidthMs,
+  createEventStore,
+  dayRollupWidthMs,
+  formatUtcTimestamp,
+} from '@aevon/core';
 import type { BucketDifference, MaintenanceProgress, Rule } from '@aevon/engine';
 import { loadRules, rebuildRule, verifyState } from '@aevon/engine';
 import type { AevonConfig } from '../config/config.js';
@@ -48,7 +54,8 @@ export async function runVerify(
     environment.stdout(
       `aevon: verified ${report.rules.length} rule(s) (${report.rules.join(', ')})${scope} ${at}: ` +
         `${report.eventsRead} events read, ${report.bucketsStored} buckets stored, ` +
-        `${report.bucketsExpected} expected, ${report.differenceCount} difference(s)`,
+        `${report.bucketsExpected} expected, ${report.rollupsStored} rollups stored, ` +
+        `${report.rollupsExpected} expected, ${report.differenceCount} difference(s)`,
     );
     for (const difference of report.differences) environment.stdout(formatDifference(difference));
     if (report.differenceCount > report.differences.length) {
@@ -122,9 +129,16 @@ function formatDifference(difference: BucketDifference): string {
     side === null ? 'none' : `${side.value} (${side.eventCount} events)`;
   return (
     `  ${difference.rule} ${JSON.stringify(difference.principalId)} ` +
-    `${formatUtcTimestamp(difference.bucketStartMs)}: stored ${show(difference.stored)}, ` +
+    `${formatUtcTimestamp(difference.bucketStartMs)}${rollupLabel(difference.widthMs)}: ` +
+    `stored ${show(difference.stored)}, ` +
     `expected ${show(difference.expected)}`
   );
+}
+
+/** ` (1h rollup)` or ` (1d rollup)` after a rollup's start; nothing for a 1-minute bucket. */
+function rollupLabel(widthMs: number): string {
+  if (widthMs === bucketWidthMs) return '';
+  return widthMs === dayRollupWidthMs ? ' (1d rollup)' : ' (1h rollup)';
 }
 
 interface ProgressReporter {

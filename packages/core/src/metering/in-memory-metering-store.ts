@@ -11,6 +11,7 @@ import type { BucketDelta } from './bucket-fold.js';
 import type {
   MeteringStore,
   OwnedBucket,
+  OwnedRollup,
   StateReadQuery,
   StateSnapshot,
   TailEvent,
@@ -172,7 +173,17 @@ export function createInMemoryMeteringStore(
           (selection.principalId === undefined || bucket.principalId === selection.principalId),
       );
       listed.sort(compareOwnedBuckets);
-      return Promise.resolve({ checkpoint, buckets: listed });
+      const listedRollups = [...rollups.values()].filter(
+        (rollup) =>
+          rules.has(rollup.rule) &&
+          (selection.principalId === undefined || rollup.principalId === selection.principalId),
+      );
+      return Promise.resolve({
+        checkpoint,
+        buckets: listed,
+        rollups: listedRollups,
+        rollupsFromMs: null,
+      });
     },
     mergeBuckets: (deltas) => {
       merge(deltas);
@@ -214,11 +225,6 @@ export function createInMemoryMeteringStore(
     },
     close: () => Promise.resolve(),
   };
-}
-
-/** A rollup bucket held in memory: an {@link OwnedBucket} of a coarser width. */
-interface OwnedRollup extends OwnedBucket {
-  readonly widthMs: number;
 }
 
 function mergedBucket(delta: BucketDelta, stored: OwnedBucket | undefined): OwnedBucket {

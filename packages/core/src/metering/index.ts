@@ -39,6 +39,7 @@ export type {
   BucketSelection,
   MeteringStore,
   OwnedBucket,
+  OwnedRollup,
   RuleReplacement,
   StateReadQuery,
   StateSnapshot,

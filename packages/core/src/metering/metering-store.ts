@@ -74,11 +74,24 @@ export interface BucketSelection {
   readonly principalId?: string;
 }
 
+/** A stored hour or day rollup with the rule and principal it belongs to. */
+export interface OwnedRollup extends OwnedBucket {
+  /** One of {@link rollupWidthsMs}. */
+  readonly widthMs: number;
+}
+
 /** Pre-aggregates and the checkpoint they hold the events up to, read in one snapshot. */
 export interface BucketListing {
   readonly checkpoint: GlobalPosition | null;
   /** Grouped by rule and principal, ascending by bucket start within each (string order is the store's). */
   readonly buckets: readonly OwnedBucket[];
+  /**
+   * The selected rules' rollups that state queries read: those starting at or after `rollupsFromMs` (any order).
+   * Each must equal the merge of the buckets inside it.
+   */
+  readonly rollups: readonly OwnedRollup[];
+  /** Where the store's rollups are complete (a UTC day), or null for everywhere (see {@link planBucketReads}). */
+  readonly rollupsFromMs: number | null;
 }
 
 /** What {@link MeteringStore.replaceRule} swaps: a staged rebuild in place of a rule's live pre-aggregates. */
@@ -129,7 +142,7 @@ export interface MeteringStore {
    */
   withSweepLock<T>(fn: () => Promise<T>): Promise<SweepLockResult<T>>;
   /**
-   * Lists the selected pre-aggregates and the checkpoint in one consistent snapshot (verification). Holds the whole
+   * Lists the selected pre-aggregates, their rollups and the checkpoint in one consistent snapshot (verification). Holds the whole
    * selection in memory: narrow it by principal for large stores.
    */
   readBuckets(selection: BucketSelection): Promise<BucketListing>;

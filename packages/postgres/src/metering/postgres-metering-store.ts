@@ -6,6 +6,7 @@ import type {
   MeteringOperator,
   MeteringStore,
   OwnedBucket,
+  OwnedRollup,
   RuleReplacement,
   StateReadQuery,
   StateSnapshot,
@@ -260,7 +261,32 @@ async function selectBuckets(
     principalId: row.principal_id,
     ...toStoredBucket(row),
   }));
-  return { checkpoint, buckets };
+  const rollupRows = await client.query<{
+    rule: string;
+    principal_id: string;
+    width: string;
+    bucket_start: string;
+    event_count: string;
+    value: string;
+  }>(
+    `SELECT p.rule, p.principal_id, p.width::text AS width, p.bucket_start::text AS bucket_start,
+            p.event_count::text AS event_count, p.value::text AS value
+     FROM ${sql.rollups} AS p
+     WHERE p.rule = ANY($1::text[]) AND ($2::text IS NULL OR p.principal_id = $2)
+       AND ($3::bigint IS NULL OR p.bucket_start >= $3)`,
+    [
+      selection.rules,
+      selection.principalId ?? null,
+      sql.rollupsFromMs === null ? null : String(sql.rollupsFromMs),
+    ],
+  );
+  const rollups = rollupRows.rows.map((row): OwnedRollup => ({
+    rule: row.rule,
+    principalId: row.principal_id,
+    widthMs: Number(row.width),
+    ...toStoredBucket(row),
+  }));
+  return { checkpoint, buckets, rollups, rollupsFromMs: sql.rollupsFromMs };
 }
 
 /**

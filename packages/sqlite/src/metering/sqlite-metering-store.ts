@@ -5,6 +5,7 @@ import type {
   GlobalPosition,
   MeteringStore,
   OwnedBucket,
+  OwnedRollup,
   RuleReplacement,
   StateReadQuery,
   StateSnapshot,
@@ -178,6 +179,16 @@ export function createSqliteMeteringStore(
        ORDER BY rule, principal_id, bucket_start`,
     )
     .safeIntegers(true);
+  const selectOwnedRollups = db
+    .prepare<
+      [string, string | null, string | null, number | null, number | null],
+      OwnedBucketRow & { readonly width: bigint }
+    >(
+      `SELECT rule, principal_id, width, bucket_start, event_count, value FROM pre_aggregate_rollups
+       WHERE rule IN (SELECT value FROM json_each(?)) AND (? IS NULL OR principal_id = ?)
+         AND (? IS NULL OR bucket_start >= ?)`,
+    )
+    .safeIntegers(true);
   const deleteRuleBuckets = db.prepare<[string]>('DELETE FROM pre_aggregates WHERE rule = ?');
   const deleteRuleRollups = db.prepare<[string]>(
     'DELETE FROM pre_aggregate_rollups WHERE rule = ?',
@@ -288,7 +299,21 @@ export function createSqliteMeteringStore(
           principalId: row.principal_id,
           ...toBucket(row),
         }));
-        return { checkpoint, buckets };
+        const rollups = selectOwnedRollups
+          .all(
+            JSON.stringify(selection.rules),
+            selection.principalId ?? null,
+            selection.principalId ?? null,
+            rollupsFromMs,
+            rollupsFromMs,
+          )
+          .map((row): OwnedRollup => ({
+            rule: row.rule,
+            principalId: row.principal_id,
+            widthMs: Number(row.width),
+            ...toBucket(row),
+          }));
+        return { checkpoint, buckets, rollups, rollupsFromMs };
       })
       .deferred();
 
