@@ -209,3 +209,102 @@ describe('sweep ownership on PostgreSQL', () => {
     }
   });
 });
+
+// Goal: a raw tail longer than one page (1,000 events) is merged exactly, page after page and across event types,
+// before and after a sweep moves the checkpoint into it; and a tail over the store's maximum answers AEV_OVERLOADED
+// instead of an unbounded scan. On PostgreSQL the first page comes with the buckets in one statement and later
+// pages in their own.
+const tailTargets: [string, (tailEventsMax?: number) => Promise<Opened>][] = [
+  [
+    'sqlite',
+    async (tailEventsMax) => {
+      const storage = createSqliteStorage({ path: ':memory:' });
+      return {
+        storage,
+        metering: createSqliteMeteringStore(
+          storage,
+          tailEventsMax === undefined ? {} : { tailEventsMax },
+        ),
+      };
+    },
+  ],
+  [
+    'postgres',
+    async (tailEventsMax) => {
+      const database = await createTestDatabase('aevon_metering_tail');
+      databases.push(database);
+      const storage = await createPostgresStorage({ connectionString: database.url });
+      const options = tailEventsMax === undefined ? {} : { tailEventsMax };
+      return { storage, metering: await createPostgresMeteringStore(storage, options) };
+    },
+  ],
+];
+
+describe.each(tailTargets)('a long raw tail on %s', (_name, open) => {
+  it('is merged exactly over several pages, and refused past the maximum', async () => {
+    const clock = createManualClock(Date.UTC(2026, 1, 12));
+    const opened = await open();
+    const engine = engineOn(opened, clock);
+    let calls = 0;
+    let tokens = 0;
+    let n = 0;
+    const ingest = async (count: number): Promise<void> => {
+      for (let done = 0; done < count; done += 500) {
+        const batch = Array.from({ length: Math.min(500, count - done) }, () => {
+          n += 1;
+          const minute = String(n % 60).padStart(2, '0');
+          if (n % 3 === 0) {
+            tokens += n % 7;
+            return envelope(`t-${n}`, `2026-02-11T10:${minute}:00Z`, 'llm.call', { tokens: n % 7 });
+          }
+          calls += 1;
+          return envelope(`c-${n}`, `2026-02-11T10:${minute}:00Z`);
+        });
+        const results = await engine.ingestBatch(batch);
+        expect(results.every((result) => result.status === 'accepted')).toBe(true);
+      }
+    };
+    const check = async (): Promise<void> => {
+      const count = await engine.queryState({ ...query, rule: 'count_api_requests' });
+      expect(count.values[0]).toMatchObject({ value: String(calls), event_count: calls });
+      const sum = await engine.queryState({ ...query, rule: 'tokens' });
+      expect(sum.values[0]).toMatchObject({ value: String(tokens) });
+    };
+    try {
+      await ingest(3_700);
+      await check();
+      expect(await engine.sweep()).toBe(3_700);
+      await ingest(2_600);
+      await check();
+    } finally {
+      await engine.close();
+    }
+    const bounded = await open(1_500);
+    const refusing = engineOn(bounded, clock);
+    try {
+      const store = createEventStore({
+        storage: bounded.storage,
+        clock,
+        random: createSeededRandom(9),
+      });
+      for (let i = 0; i < 4; i += 1) {
+        await store.append(
+          'principals/user_123',
+          Array.from({ length: 500 }, (_, j) => ({
+            id: `bulk-${i}-${j}`,
+            type: 'api.request',
+            data: {},
+            occurredAt: '2026-02-11T10:10:00Z',
+          })),
+        );
+      }
+      await expect(
+        refusing.queryState({ ...query, rule: 'count_api_requests' }),
+      ).rejects.toMatchObject({
+        code: 'AEV_OVERLOADED',
+      });
+    } finally {
+      await refusing.close();
+    }
+  }, 60_000);
+});

@@ -117,9 +117,9 @@ interface Sql {
  * - `applySweep` runs in one transaction that takes `pg_try_advisory_xact_lock`, checks the checkpoint still equals
  *   the step's `previous` (else nothing is written), merges the deltas in SQL (`numeric` sums, LEAST/GREATEST) and
  *   moves the checkpoint.
- * - `readState` reads checkpoint, buckets and tail in one REPEATABLE READ READ ONLY transaction. The tail is not
- *   limited to the watermark: every committed event after the checkpoint counts (the sweep only folds below it, so
- *   no event committed later can sort at or below the checkpoint).
+ * - `readState` reads checkpoint, buckets and the tail's first page in one statement (one snapshot, one round trip).
+ *   The tail is not limited to the watermark: every committed event after the checkpoint counts (the sweep only
+ *   folds below it, so no event committed later can sort at or below the checkpoint).
  */
 export async function createPostgresMeteringStore(
   storage: PostgresStorage,
@@ -154,12 +154,7 @@ export async function createPostgresMeteringStore(
     loadCheckpoint: () => run('loadCheckpoint', () => selectCheckpoint(pool, sql)),
     applySweep: (step) =>
       run('applySweep', () => inTransaction(pool, 'BEGIN', (c) => applyStep(c, sql, step))),
-    readState: (query) =>
-      run('readState', () =>
-        inTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (c) =>
-          readSnapshot(c, sql, query, tailEventsMax),
-        ),
-      ),
+    readState: (query) => run('readState', () => readSnapshot(pool, sql, query, tailEventsMax)),
     readBuckets: (selection) =>
       run('readBuckets', () =>
         inTransaction(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (c) =>
@@ -371,86 +366,144 @@ async function upsertBuckets(
   }
 }
 
+/**
+ * Reads the checkpoint, the planned buckets and the first page of the tail in ONE statement: one snapshot and one
+ * round trip. A tail longer than a page goes on in further statements from the last event read; events committed
+ * in between are acknowledged events after the same checkpoint, which the buckets never hold, so nothing is counted
+ * twice or missed.
+ */
 async function readSnapshot(
-  client: PoolClient,
+  pool: Pool,
   sql: Sql,
   query: StateReadQuery,
   tailEventsMax: number,
 ): Promise<StateSnapshot> {
-  const checkpoint = await selectCheckpoint(client, sql);
-  // One round trip for the whole plan: one range scan per read (the reads are disjoint), sorted here.
   const plan = planBucketReads(query.fromMs, query.toMs, query.granularity, sql.rollupsFromMs);
-  const params: string[] = [query.rule, query.principalId];
-  const scans = plan.map((read, index) => {
+  assert(plan.length > 0, 'a state range is not empty');
+  const params: string[] = [
+    meteringCheckpointName,
+    query.rule,
+    query.principalId,
+    principalStream(query.principalId),
+    query.sourceEvent,
+    String(tailPageEventsDefault),
+  ];
+  const scans = plan.map((read) => {
     params.push(String(read.fromMs), String(read.toMs));
-    const range = `p.bucket_start >= $${2 * index + 3} AND p.bucket_start < $${2 * index + 4}`;
     const [table, width] =
       read.widthMs === bucketWidthMs
         ? [sql.preAggregates, '']
         : [sql.rollups, `AND p.width = ${String(read.widthMs)}`];
-    return `SELECT p.bucket_start::text AS bucket_start, p.event_count::text AS event_count,
-                   p.value::text AS value
+    return `SELECT 'b', p.bucket_start::text, p.event_count::text, p.value::text, NULL::jsonb
             FROM ${table} AS p
-            WHERE p.rule = $1 AND p.principal_id = $2 ${width} AND ${range}`;
+            WHERE p.rule = $2 AND p.principal_id = $3 ${width}
+              AND p.bucket_start >= $${params.length - 1} AND p.bucket_start < $${params.length}`;
   });
-  assert(scans.length > 0, 'a state range is not empty');
-  const result = await client.query<{ bucket_start: string; event_count: string; value: string }>(
-    scans.join(' UNION ALL '),
+  // A checkpoint is `<tx_id>-<seq>`, each zero-padded; the numeric cast drops the padding (xid8 reads a leading 0
+  // as octal).
+  const result = await pool.query<{
+    kind: 'c' | 'b' | 't';
+    a: string;
+    b: string | null;
+    c: string | null;
+    data: TailEvent['data'] | null;
+  }>(
+    `WITH cp AS (SELECT position FROM ${sql.checkpoints} WHERE name = $1),
+     tail AS (
+       SELECT e.tx_id, e.seq, e.occurred_at, e.data FROM ${sql.events} AS e
+       WHERE e.stream = $4 AND e.type = $5
+         AND (NOT EXISTS (SELECT 1 FROM cp)
+              OR (e.tx_id, e.seq) > (SELECT split_part(position, '-', 1)::numeric::text::xid8,
+                                            split_part(position, '-', 2)::bigint FROM cp))
+       ORDER BY e.tx_id, e.seq LIMIT $6)
+     SELECT 'c' AS kind, position AS a, NULL::text AS b, NULL::text AS c, NULL::jsonb AS data FROM cp
+     UNION ALL ${scans.join(' UNION ALL ')}
+     UNION ALL SELECT 't', t.tx_id::text, t.seq::text, t.occurred_at, t.data FROM tail AS t`,
     params,
   );
-  const buckets = result.rows.map(toStoredBucket).sort((a, b) => a.bucketStartMs - b.bucketStartMs);
-  return {
-    checkpoint,
-    buckets,
-    tail: await readTail(client, sql, query, checkpoint, tailEventsMax),
-  };
-}
-
-async function readTail(
-  client: PoolClient,
-  sql: Sql,
-  query: StateReadQuery,
-  checkpoint: GlobalPosition | null,
-  tailEventsMax: number,
-): Promise<TailEvent[]> {
-  const tail: TailEvent[] = [];
-  let after = checkpoint === null ? null : parsePostgresPosition(checkpoint, 'checkpoint');
-  let scanned = 0;
-  for (;;) {
-    const params: unknown[] = [
-      principalStream(query.principalId),
-      query.sourceEvent,
-      tailPageEventsDefault,
-    ];
-    let condition = '';
-    if (after !== null) {
-      params.push(after.txId.toString(), after.seq.toString());
-      condition = 'AND (tx_id, seq) > ($4::xid8, $5::bigint)';
+  let checkpoint: GlobalPosition | null = null;
+  const buckets: StoredBucket[] = [];
+  const page: TailRow[] = [];
+  for (const row of result.rows) {
+    if (row.kind === 'c') {
+      parsePostgresPosition(row.a, 'checkpoint');
+      checkpoint = asGlobalPosition(row.a);
+    } else if (row.kind === 'b') {
+      buckets.push(
+        toStoredBucket({ bucket_start: row.a, event_count: row.b ?? '', value: row.c ?? '' }),
+      );
+    } else {
+      assert(row.b !== null && row.c !== null && row.data !== null, 'a tail row is whole');
+      page.push({ txId: BigInt(row.a), seq: BigInt(row.b), occurred_at: row.c, data: row.data });
     }
-    const result = await client.query<{
-      tx_id: string;
-      seq: string;
-      occurred_at: string;
-      data: TailEvent['data'];
-    }>(
-      `SELECT tx_id::text AS tx_id, seq::text AS seq, occurred_at, data FROM ${sql.events} AS e
-       WHERE stream = $1 AND type = $2 ${condition} ORDER BY e.tx_id, e.seq LIMIT $3`,
-      params,
-    );
-    scanned += result.rows.length;
+  }
+  buckets.sort((x, y) => x.bucketStartMs - y.bucketStartMs);
+  // The union keeps no order of its own: the tail page is sorted here, in log order.
+  page.sort((x, y) =>
+    x.txId === y.txId ? compareBigint(x.seq, y.seq) : compareBigint(x.txId, y.txId),
+  );
+  const tail: TailEvent[] = [];
+  let scanned = 0;
+  let rows: readonly TailRow[] = page;
+  for (;;) {
+    scanned += rows.length;
     if (scanned > tailEventsMax) throw tailTooLargeError(scanned, tailEventsMax);
-    for (const row of result.rows) {
+    for (const row of rows) {
       if (!occurredInRange(row.occurred_at, query.fromMs, query.toMs)) continue;
       tail.push({
-        position: formatPostgresPosition(row.tx_id, row.seq),
+        position: formatPostgresPosition(row.txId, row.seq),
         occurredAt: row.occurred_at,
         data: row.data,
       });
     }
-    const last = result.rows[result.rows.length - 1];
-    if (result.rows.length < tailPageEventsDefault || last === undefined) return tail;
-    after = { txId: BigInt(last.tx_id), seq: BigInt(last.seq) };
+    const last = rows[rows.length - 1];
+    if (rows.length < tailPageEventsDefault || last === undefined) break;
+    rows = await readTailPage(pool, sql, query, last);
   }
+  return { checkpoint, buckets, tail };
+}
+
+interface TailRow {
+  readonly txId: bigint;
+  readonly seq: bigint;
+  readonly occurred_at: string;
+  readonly data: TailEvent['data'];
+}
+
+function compareBigint(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The next page of the principal's events of the source type after `after`, in log order. */
+async function readTailPage(
+  pool: Pool,
+  sql: Sql,
+  query: StateReadQuery,
+  after: { readonly txId: bigint; readonly seq: bigint },
+): Promise<TailRow[]> {
+  const result = await pool.query<{
+    tx_id: string;
+    seq: string;
+    occurred_at: string;
+    data: TailEvent['data'];
+  }>(
+    `SELECT e.tx_id::text AS tx_id, e.seq::text AS seq, e.occurred_at, e.data FROM ${sql.events} AS e
+     WHERE e.stream = $1 AND e.type = $2 AND (e.tx_id, e.seq) > ($4::xid8, $5::bigint)
+     ORDER BY e.tx_id, e.seq LIMIT $3`,
+    [
+      principalStream(query.principalId),
+      query.sourceEvent,
+      tailPageEventsDefault,
+      after.txId.toString(),
+      after.seq.toString(),
+    ],
+  );
+  return result.rows.map((row) => ({
+    txId: BigInt(row.tx_id),
+    seq: BigInt(row.seq),
+    occurred_at: row.occurred_at,
+    data: row.data,
+  }));
 }
 
 /** Runs `fn` holding a session advisory lock on a dedicated connection; `{ acquired: false }` when it is taken. */
