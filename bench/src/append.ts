@@ -100,8 +100,16 @@ async function concurrent(store: EventStore, sizes: Sizes): Promise<number> {
   return sizes.appenders * sizes.appendsPerAppender;
 }
 
-/** A raw baseline: inserts `total` rows, `perTransaction` per transaction, and returns events/s. */
-type RawBaseline = (perTransaction: number, total: number) => Promise<number>;
+/**
+ * A raw baseline: inserts `total` rows, `perTransaction` per transaction, and returns events/s. Each transaction's
+ * rows go to one stream (`principals/user_<transaction % 100>`), or with `streamPerRow` row i to
+ * `principals/user_<i>`, as the concurrent shape's appenders write them.
+ */
+type RawBaseline = (
+  perTransaction: number,
+  total: number,
+  streamPerRow?: boolean,
+) => Promise<number>;
 
 /**
  * A result row. Batch shapes on PostgreSQL also carry a second raw baseline, COPY of the same rows: `baseline` and
@@ -196,8 +204,8 @@ async function runEngine(
   // report gives the medians, and how many events each commit carried (the group commit's coalescing).
   const concurrentRates: number[] = [];
   const sequentialRates: number[] = [];
-  // The physical limit of coalescing: the raw driver writing as many rows per transaction as there are appenders,
-  // over the raw driver writing one per transaction, in the same round (the commit of many rows costs more than
+  // The physical limit of coalescing: the raw driver writing as many rows per transaction as there are appenders (one
+  // per appender's stream), over the raw driver writing one per transaction, in the same round (the commit of many rows costs more than
   // one: on SQLite each random id dirties its own index page).
   const rawSpeedups: number[] = [];
   const groups: number[] = [];
@@ -224,7 +232,11 @@ async function runEngine(
     concurrentRates.push(written / roundSeconds);
     if (raw !== null) {
       const single = await raw.run(1, sizes.sequentialCommits);
-      const grouped = await raw.run(sizes.appenders, sizes.appenders * sizes.appendsPerAppender);
+      const grouped = await raw.run(
+        sizes.appenders,
+        sizes.appenders * sizes.appendsPerAppender,
+        true,
+      );
       rawSpeedups.push(grouped / single);
     }
   }
@@ -304,7 +316,7 @@ function sqliteTarget(dir: string) {
       createSqliteStorage({ path: join(dir, `aevon-${fileCounter}.db`), synchronous: 'full' }),
     );
   };
-  const raw: RawBaseline = (perTransaction, total) => {
+  const raw: RawBaseline = (perTransaction, total, streamPerRow = false) => {
     fileCounter += 1;
     const db = new BetterSqlite3(join(dir, `raw-${fileCounter}.db`));
     db.pragma('journal_mode = WAL');
@@ -320,9 +332,9 @@ function sqliteTarget(dir: string) {
     const revisions = new Map<string, number>();
     const seconds = timeSync(() => {
       for (let written = 0, b = 0; written < total; b += 1) {
-        const stream = `principals/user_${b % 100}`;
         db.transaction(() => {
           for (let i = 0; i < perTransaction; i += 1) {
+            const stream = `principals/user_${streamPerRow ? i : b % 100}`;
             const event = makeEvent(written + i);
             const revision = revisions.get(stream) ?? 0;
             revisions.set(stream, revision + 1);
@@ -380,17 +392,17 @@ async function postgresTarget(serverUrl: string) {
       recorded_at text NOT NULL, correlation_id text, causation_id text, PRIMARY KEY (tx_id, seq),
       UNIQUE (stream, revision))`);
   };
-  const raw: RawBaseline = async (perTransaction, total) => {
+  const raw: RawBaseline = async (perTransaction, total, streamPerRow = false) => {
     await createRawTable();
     const client = await setup.connect();
     const revisions = new Map<string, number>();
     try {
       const seconds = await time(async () => {
         for (let written = 0, b = 0; written < total; b += 1) {
-          const stream = `principals/user_${b % 100}`;
           const values: unknown[] = [];
           const tuples: string[] = [];
           for (let i = 0; i < perTransaction; i += 1) {
+            const stream = `principals/user_${streamPerRow ? i : b % 100}`;
             const event = makeEvent(written + i);
             const revision = revisions.get(stream) ?? 0;
             revisions.set(stream, revision + 1);

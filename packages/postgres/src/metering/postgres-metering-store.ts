@@ -400,7 +400,8 @@ async function readSnapshot(
               AND p.bucket_start >= $${params.length - 1} AND p.bucket_start < $${params.length}`;
   });
   // A checkpoint is `<tx_id>-<seq>`, each zero-padded; the numeric cast drops the padding (xid8 reads a leading 0
-  // as octal).
+  // as octal). Without a checkpoint the bound is (0, 0), below every event. The bound is one row comparison, never an
+  // OR, so the tail stays an index range scan on (stream, tx_id, seq).
   const result = await pool.query<{
     kind: 'c' | 'b' | 't';
     a: string;
@@ -412,9 +413,9 @@ async function readSnapshot(
      tail AS (
        SELECT e.tx_id, e.seq, e.occurred_at, e.data FROM ${sql.events} AS e
        WHERE e.stream = $4 AND e.type = $5
-         AND (NOT EXISTS (SELECT 1 FROM cp)
-              OR (e.tx_id, e.seq) > (SELECT split_part(position, '-', 1)::numeric::text::xid8,
-                                            split_part(position, '-', 2)::bigint FROM cp))
+         AND (e.tx_id, e.seq) > (
+           COALESCE((SELECT split_part(position, '-', 1)::numeric::text::xid8 FROM cp), '0'::xid8),
+           COALESCE((SELECT split_part(position, '-', 2)::bigint FROM cp), 0))
        ORDER BY e.tx_id, e.seq LIMIT $6)
      SELECT 'c' AS kind, position AS a, NULL::text AS b, NULL::text AS c, NULL::jsonb AS data FROM cp
      UNION ALL ${scans.join(' UNION ALL ')}
