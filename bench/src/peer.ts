@@ -263,10 +263,10 @@ function isLockedOut(error: unknown): boolean {
 }
 
 /**
- * Runs one shape: `appenders` appenders, each owning every `appenders`-th stream, appending `batch` at a time. An
- * appender that has done at least one append stops at the shape's time budget (an abandoned retry wrote nothing), so
- * a store that crawls under contention cannot hold the run for an hour; the figure is then the events appended in
- * the time taken, and `complete` is false.
+ * Runs one shape: `appenders` appenders, each owning every `appenders`-th stream, appending `batch` at a time. Once
+ * the shape's time budget has passed and at least one append of the shape has succeeded, every appender stops before
+ * its next attempt (an abandoned retry wrote nothing), so a store that crawls under contention cannot hold the run
+ * for an hour; the figure is then the events appended in the time taken, and `complete` is false.
  */
 async function runShape(contender: Contender, shape: Shape, sizes: Sizes) {
   const perStream = sizes.eventsPerStream.get(shape.batch) ?? 0;
@@ -276,17 +276,15 @@ async function runShape(contender: Contender, shape: Shape, sizes: Sizes) {
   let complete = true;
   const deadline = performance.now() + sizes.shapeBudgetSeconds * 1000;
   const appender = async (a: number): Promise<void> => {
-    let done = 0;
     for (let before = 0; before < perStream; before += shape.batch) {
       for (let s = a; s < streams.length; s += shape.appenders) {
         for (let attempt = 0; ; attempt += 1) {
-          if (done > 0 && performance.now() > deadline) {
+          if (events > 0 && performance.now() > deadline) {
             complete = false;
             return;
           }
           try {
             await contender.append(streams[s] ?? '', before, shape.batch);
-            done += 1;
             events += shape.batch;
             break;
           } catch (error) {
