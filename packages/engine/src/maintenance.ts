@@ -111,77 +111,58 @@ export async function verifyState(options: VerifyOptions): Promise<VerifyReport>
       options.onProgress?.({ eventsRead, eventsTotal });
     }
   }
-  const bucketsExpected = expected.size;
-  const expectedRollups = new Map<string, RollupDelta>();
-  for (const rollup of rollUpDeltas([...expected.values()])) {
-    if (listing.rollupsFromMs === null || rollup.bucketStartMs >= listing.rollupsFromMs)
-      expectedRollups.set(rollupKey(rollup), rollup);
+  // Minutes and rollups are compared alike, keyed by rule, principal, width and start.
+  const expectedAll = new Map<string, RollupDelta>();
+  for (const delta of expected.values()) {
+    const minute = { ...delta, widthMs: bucketWidthMs };
+    expectedAll.set(keyWithWidth(minute), minute);
   }
-  const rollupsExpected = expectedRollups.size;
+  let rollupsExpected = 0;
+  for (const rollup of rollUpDeltas([...expected.values()])) {
+    if (listing.rollupsFromMs !== null && rollup.bucketStartMs < listing.rollupsFromMs) continue;
+    expectedAll.set(keyWithWidth(rollup), rollup);
+    rollupsExpected += 1;
+  }
   const differences: BucketDifference[] = [];
   let differenceCount = 0;
-  const report = (difference: BucketDifference): void => {
+  const report = (
+    bucket: Pick<OwnedRollup, 'rule' | 'principalId' | 'widthMs' | 'bucketStartMs'>,
+    recomputed: BucketAggregate | undefined,
+    stored: BucketAggregate | undefined,
+  ): void => {
     differenceCount += 1;
-    if (differences.length < differencesMax) differences.push(difference);
-  };
-  for (const stored of listing.buckets) {
-    const key = bucketKey(stored);
-    const recomputed = expected.get(key);
-    expected.delete(key);
-    if (
-      recomputed === undefined ||
-      recomputed.eventCount !== stored.eventCount ||
-      recomputed.value !== stored.value
-    ) {
-      report({
-        rule: stored.rule,
-        principalId: stored.principalId,
-        widthMs: bucketWidthMs,
-        bucketStartMs: stored.bucketStartMs,
-        expected: recomputed === undefined ? null : aggregateOf(recomputed),
-        stored: aggregateOf(stored),
-      });
-    }
-  }
-  for (const stored of listing.rollups) {
-    const key = rollupKey(stored);
-    const recomputed = expectedRollups.get(key);
-    expectedRollups.delete(key);
-    if (
-      recomputed === undefined ||
-      recomputed.eventCount !== stored.eventCount ||
-      recomputed.value !== stored.value
-    ) {
-      report({
-        rule: stored.rule,
-        principalId: stored.principalId,
-        widthMs: stored.widthMs,
-        bucketStartMs: stored.bucketStartMs,
-        expected: recomputed === undefined ? null : aggregateOf(recomputed),
-        stored: aggregateOf(stored),
-      });
-    }
-  }
-  const missing = [
-    ...[...expected.values()].map((delta) => ({ ...delta, widthMs: bucketWidthMs })),
-    ...expectedRollups.values(),
-  ];
-  for (const bucket of missing) {
-    report({
+    if (differences.length >= differencesMax) return;
+    differences.push({
       rule: bucket.rule,
       principalId: bucket.principalId,
       widthMs: bucket.widthMs,
       bucketStartMs: bucket.bucketStartMs,
-      expected: aggregateOf(bucket),
-      stored: null,
+      expected: recomputed === undefined ? null : aggregateOf(recomputed),
+      stored: stored === undefined ? null : aggregateOf(stored),
     });
+  };
+  const stored: OwnedRollup[] = [
+    ...listing.buckets.map((bucket) => ({ ...bucket, widthMs: bucketWidthMs })),
+    ...listing.rollups,
+  ];
+  for (const bucket of stored) {
+    const key = keyWithWidth(bucket);
+    const recomputed = expectedAll.get(key);
+    expectedAll.delete(key);
+    if (
+      recomputed === undefined ||
+      recomputed.eventCount !== bucket.eventCount ||
+      recomputed.value !== bucket.value
+    )
+      report(bucket, recomputed, bucket);
   }
+  for (const missing of expectedAll.values()) report(missing, missing, undefined);
   return {
     checkpoint: listing.checkpoint,
     rules: rules.map((rule) => rule.name),
     eventsRead,
     bucketsStored: listing.buckets.length,
-    bucketsExpected,
+    bucketsExpected: expected.size,
     rollupsStored: listing.rollups.length,
     rollupsExpected,
     differenceCount,
@@ -312,7 +293,7 @@ function bucketKey(bucket: Pick<OwnedBucket, 'rule' | 'principalId' | 'bucketSta
   return JSON.stringify([bucket.rule, bucket.principalId, bucket.bucketStartMs]);
 }
 
-function rollupKey(
+function keyWithWidth(
   rollup: Pick<OwnedRollup, 'rule' | 'principalId' | 'widthMs' | 'bucketStartMs'>,
 ): string {
   return JSON.stringify([rollup.rule, rollup.principalId, rollup.widthMs, rollup.bucketStartMs]);

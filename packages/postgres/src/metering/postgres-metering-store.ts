@@ -65,9 +65,7 @@ CREATE INDEX IF NOT EXISTS events_stream_position ON events (stream, tx_id, seq)
 `,
   },
   {
-    // Hour and day rollups of the 1-minute buckets (see planBucketReads). A database that already holds buckets
-    // has no rollups for them, so rollups count only from the UTC day after its latest bucket: the one-row
-    // coverage table holds that day (NULL when there were no buckets: rollups are complete everywhere).
+    // The rollups and their coverage day, as SQLite's migration 1001 (ADR 0007).
     version: 1001,
     name: 'metering-rollups',
     sql: `
