@@ -21,7 +21,7 @@ import pg from 'pg';
 import type { EventStore, NamedSubscriptionStore, RecordedEvent, Storage } from '@aevon/core';
 import { createEventStore, createSeededRandom, formatTimestamp } from '@aevon/core';
 import type { AggregateStore, DefinitionsState, TypedWriteResult, Value } from '@aevon/ddl';
-import { validateEventInput } from '@aevon/ddl';
+import { toTypedWrite, validateEventInput } from '@aevon/ddl';
 import type { DefinitionsEngine, MeteringEngine } from '@aevon/engine';
 import { createDefinitionsEngine, createMeteringEngine } from '@aevon/engine';
 import {
@@ -282,21 +282,14 @@ async function writeTyped(
     now,
     randomUuid: randomUUID,
   });
-  return aggregates.appendTyped({
-    definitionsVersion: state.version,
-    stream: validated.stream,
-    eventType: validated.eventType,
-    schemaVersion: validated.schemaVersion,
-    data: validated.data,
-    keysToGenerate: validated.keysToGenerate,
-    expected: 'any',
-    id: randomUUID(),
-    metadata: {},
-    occurredAt: now,
-    recordedAt: now,
-    correlationId: null,
-    causationId: null,
-  });
+  return aggregates.appendTyped(
+    toTypedWrite(validated, {
+      definitionsVersion: state.version,
+      expected: 'any',
+      id: randomUUID(),
+      at: now,
+    }),
+  );
 }
 
 function createBody(i: number): Record<string, unknown> {

@@ -21,6 +21,7 @@ import {
   definitionsStream,
   keyJson,
   replayRows,
+  toTypedWrite,
   validateEventInput,
 } from '@aevon/ddl';
 import {
@@ -117,21 +118,12 @@ async function typed(
     now: recordedAt,
     randomUuid: randomUUID,
   });
-  return {
+  return toTypedWrite(validated, {
     definitionsVersion: state.version,
-    stream: validated.stream,
-    eventType: validated.eventType,
-    schemaVersion: validated.schemaVersion,
-    data: validated.data,
-    keysToGenerate: validated.keysToGenerate,
     expected: options.expected ?? 'any',
     id: options.id ?? randomUUID(),
-    metadata: {},
-    occurredAt: recordedAt,
-    recordedAt,
-    correlationId: null,
-    causationId: null,
-  };
+    at: recordedAt,
+  });
 }
 
 async function define(

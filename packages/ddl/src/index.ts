@@ -106,8 +106,13 @@ export {
   needsUpcaster,
   upcastersNeeded,
 } from './write/definitions.js';
-export type { EventInput, ValidatedEvent } from './write/validate-event.js';
-export { sameValue, streamIdFor, validateEventInput } from './write/validate-event.js';
+export type { EventInput, TypedWriteStamp, ValidatedEvent } from './write/validate-event.js';
+export {
+  sameValue,
+  streamIdFor,
+  toTypedWrite,
+  validateEventInput,
+} from './write/validate-event.js';
 export type { RowChangeContext, RowOperation } from './write/plan-rows.js';
 export { foreignKeys, planRowChanges, rowProblems } from './write/plan-rows.js';
 export { upcastEventData } from './write/upcast.js';

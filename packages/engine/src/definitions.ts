@@ -26,6 +26,7 @@ import {
   columnType,
   formatDdl,
   upcastersNeeded,
+  toTypedWrite,
   validateEventInput,
 } from '@aevon/ddl';
 import type {
@@ -305,21 +306,14 @@ async function writeTyped(
       randomUuid: () => randomUuid(random),
     });
     try {
-      return await store.appendTyped({
-        definitionsVersion: state.version,
-        stream: validated.stream,
-        eventType: validated.eventType,
-        schemaVersion: validated.schemaVersion,
-        data: validated.data,
-        keysToGenerate: validated.keysToGenerate,
-        expected: input.expected ?? 'any',
-        id,
-        metadata: {},
-        occurredAt: now,
-        recordedAt: now,
-        correlationId: null,
-        causationId: null,
-      });
+      return await store.appendTyped(
+        toTypedWrite(validated, {
+          definitionsVersion: state.version,
+          expected: input.expected ?? 'any',
+          id,
+          at: now,
+        }),
+      );
     } catch (error) {
       if (!isAevonError(error, 'AEV_DEFINITIONS_CHANGED') || attempt >= definitionsRetriesMax) {
         throw error;

@@ -10,7 +10,14 @@ import type {
   FieldDefinition,
   StreamDefinition,
 } from '../model.js';
-import type { DefinitionsState, KeyToGenerate, Row, Value } from '../store/aggregate-store.js';
+import type { ExpectedRevision } from '@aevon/core';
+import type {
+  DefinitionsState,
+  KeyToGenerate,
+  Row,
+  TypedWrite,
+  Value,
+} from '../store/aggregate-store.js';
 import { coerceFromText, coerceValue, evaluateDefault, own, valueText } from './values.js';
 import type { DefaultContext } from './values.js';
 
@@ -59,6 +66,38 @@ export function validateEventInput(state: DefinitionsState, input: EventInput): 
     schemaVersion: state.versions.get(`event_type:${target.eventType.name}`) ?? 1,
     data,
     keysToGenerate,
+  };
+}
+
+/** What {@link toTypedWrite} adds to a validated event. */
+export interface TypedWriteStamp {
+  /** The version of the definitions the event was validated against. */
+  readonly definitionsVersion: number;
+  readonly expected: ExpectedRevision;
+  readonly id: string;
+  /** Its `occurred_at` and `recorded_at`: the `now` it was validated with. */
+  readonly at: string;
+}
+
+/**
+ * The {@link TypedWrite} of a validated event: typed writes take no metadata, correlation or causation (yet), and
+ * occur when they are recorded.
+ */
+export function toTypedWrite(validated: ValidatedEvent, stamp: TypedWriteStamp): TypedWrite {
+  return {
+    definitionsVersion: stamp.definitionsVersion,
+    stream: validated.stream,
+    eventType: validated.eventType,
+    schemaVersion: validated.schemaVersion,
+    data: validated.data,
+    keysToGenerate: validated.keysToGenerate,
+    expected: stamp.expected,
+    id: stamp.id,
+    metadata: {},
+    occurredAt: stamp.at,
+    recordedAt: stamp.at,
+    correlationId: null,
+    causationId: null,
   };
 }
 

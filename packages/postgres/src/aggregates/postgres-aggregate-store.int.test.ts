@@ -5,7 +5,7 @@
 // Method: a fresh schema per test in one test database; writers are separate storages (own pools) on one schema.
 import type { RecordedEvent } from '@aevon/core';
 import type { AggregateStore, DefinitionsState, Row, TypedWrite } from '@aevon/ddl';
-import { replayRows, validateEventInput } from '@aevon/ddl';
+import { replayRows, toTypedWrite, validateEventInput } from '@aevon/ddl';
 import { isAevonError } from '@aevon/core';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -121,21 +121,12 @@ function typedWrite(
     now,
     randomUuid: uuid,
   });
-  return {
+  return toTypedWrite(validated, {
     definitionsVersion: state.version,
-    stream: validated.stream,
-    eventType: validated.eventType,
-    schemaVersion: validated.schemaVersion,
-    data: validated.data,
-    keysToGenerate: validated.keysToGenerate,
     expected: 'any',
     id: uuid(),
-    metadata: {},
-    occurredAt: now,
-    recordedAt: now,
-    correlationId: null,
-    causationId: null,
-  };
+    at: now,
+  });
 }
 
 /** Every event of the log, in order. */
