@@ -428,9 +428,8 @@ async function readSnapshot(
       parsePostgresPosition(row.a, 'checkpoint');
       checkpoint = asGlobalPosition(row.a);
     } else if (row.kind === 'b') {
-      buckets.push(
-        toStoredBucket({ bucket_start: row.a, event_count: row.b ?? '', value: row.c ?? '' }),
-      );
+      assert(row.b !== null && row.c !== null, 'a bucket row is whole');
+      buckets.push(toStoredBucket({ bucket_start: row.a, event_count: row.b, value: row.c }));
     } else {
       assert(row.b !== null && row.c !== null && row.data !== null, 'a tail row is whole');
       page.push({ txId: BigInt(row.a), seq: BigInt(row.b), occurred_at: row.c, data: row.data });
